@@ -1,0 +1,64 @@
+"""`create_app(settings)`: the one place where webhookd is wired together."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from webhookd import __version__, store
+from webhookd.api import auth, events, limits, ops, responses, webhooks
+from webhookd.config import Settings
+from webhookd.delivery.sender import Sender
+from webhookd.delivery.worker import Worker
+from webhookd.domain import clock
+from webhookd.service import Service
+
+
+def create_app(
+    settings: Settings, *, run_worker: bool = True, now: clock.Clock = clock.system_clock
+) -> FastAPI:
+    """The ASGI app; its lifespan opens the store and, if asked, runs a delivery worker."""
+    authenticator = auth.Authenticator(settings)
+    ingest_key = settings.ingest_key
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = store.from_settings(settings)
+        sender = Sender(settings.delivery_timeout)
+        await db.open()
+        await sender.start()
+        app.state.service = Service(db, sender, settings.catalog, now)
+        worker = Worker(
+            db,
+            sender,
+            settings.retry_policy,
+            attempt_timeout=settings.delivery_timeout,
+            concurrency=settings.worker_concurrency,
+            poll_interval=settings.poll_interval,
+            now=now,
+        )
+        task = asyncio.create_task(worker.run()) if run_worker else None
+        try:
+            yield
+        finally:
+            worker.stop()
+            if task is not None:
+                await task
+            await sender.close()
+            await db.close()
+
+    app = FastAPI(
+        title="webhookd",
+        version=__version__,
+        summary="Webhook management and signed, durable delivery.",
+        lifespan=lifespan,
+    )
+    app.state.authenticator = authenticator
+    app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
+    responses.install(app)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
+    app.include_router(ops.router)
+    app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
+    return app

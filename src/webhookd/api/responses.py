@@ -1,0 +1,95 @@
+"""The seed's envelope, and the one mapping of errors to HTTP answers.
+
+Success: `{"statusCode": N, "data": ...}` (or `"message"` for a delete).
+Failure: `{"statusCode": N, "message": "...", "error": "<reason phrase>"}`.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from webhookd import errors
+
+log = logging.getLogger("webhookd.api")
+
+STATUS_OF: dict[type[errors.WebhookdError], int] = {
+    errors.Invalid: 400,
+    errors.Blocked: 400,
+    errors.Unauthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
+}
+
+
+def ok(status: int, data: Any) -> JSONResponse:
+    return JSONResponse({"statusCode": status, "data": data}, status_code=status)
+
+
+def message(status: int, text: str) -> JSONResponse:
+    return JSONResponse({"statusCode": status, "message": text}, status_code=status)
+
+
+def error_body(status: int, text: str) -> dict[str, Any]:
+    return {"statusCode": status, "message": text, "error": HTTPStatus(status).phrase}
+
+
+def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, text), status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    problems = []
+    for problem in exc.errors()[:3]:
+        where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        kind = problem.get("type", "")
+        if kind == "json_invalid":
+            reason = problem.get("ctx", {}).get("error", "")
+            return f"Request body is not valid JSON ({reason})." if reason else (
+                "Request body is not valid JSON."
+            )
+        if not where and isinstance(problem.get("input"), bytes):
+            return "Send the body as JSON, with the header 'Content-Type: application/json'."
+        if kind == "missing" and not where:
+            return "Request body is required: send a JSON object."
+        if kind == "extra_forbidden":
+            problems.append(f"Unknown field '{where}'")
+        elif not where:
+            problems.append("Request body must be a JSON object")
+        else:
+            problems.append(f"{where}: {problem.get('msg', 'is invalid')}")
+    return "; ".join(problems) + "."
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the envelope."""
+
+    async def on_webhookd_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.WebhookdError)
+        status = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = {"Retry-After": "5"} if status == 503 else headers
+        return error(status, exc.message, headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error(400, _validation_message(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        text = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return error(exc.status_code, f"{text}.".replace("..", "."), dict(exc.headers or {}))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error(500, "Internal server error; the server log has the details.")
+
+    app.add_exception_handler(errors.WebhookdError, on_webhookd_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,108 @@
+"""`/dashboard/webhooks`: the seed's six routes, PATCH, and the event-type catalog."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from webhookd.api import responses
+from webhookd.api.auth import Tenant
+from webhookd.api.schemas import CreateWebhook, UpdateWebhook
+from webhookd.domain.clock import iso
+from webhookd.domain.models import Webhook
+from webhookd.errors import Invalid
+from webhookd.service import Service
+
+router = APIRouter(prefix="/dashboard", tags=["webhooks"])
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+def webhook_json(webhook: Webhook, *, secret: bool = False) -> dict[str, Any]:
+    """A webhook as the seed shows it; the secret only when just created."""
+    data: dict[str, Any] = {
+        "id": webhook.id,
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "description": webhook.description,
+    }
+    if secret:
+        data["secret"] = webhook.secret
+    data["active"] = webhook.active
+    data["createdAt"] = iso(webhook.created_at)
+    if not secret:
+        last = webhook.last_triggered_at
+        data["lastTriggeredAt"] = None if last is None else iso(last)
+    return data
+
+
+@router.post("/webhooks", status_code=201, summary="Create a webhook")
+async def create_webhook(body: CreateWebhook, tenant: Tenant, service: Svc) -> JSONResponse:
+    webhook = await service.create_webhook(tenant, body.url, body.events, body.description)
+    return responses.ok(201, webhook_json(webhook, secret=True))
+
+
+@router.get("/webhooks", summary="List webhooks")
+async def list_webhooks(tenant: Tenant, service: Svc) -> JSONResponse:
+    return responses.ok(200, [webhook_json(w) for w in await service.list_webhooks(tenant)])
+
+
+@router.get("/webhooks/{webhook_id}", summary="Get a webhook")
+async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
+    return responses.ok(200, webhook_json(await service.get_webhook(tenant, webhook_id)))
+
+
+@router.patch("/webhooks/{webhook_id}", summary="Change a webhook's url, events or description")
+async def update_webhook(
+    webhook_id: str, body: UpdateWebhook, tenant: Tenant, service: Svc
+) -> JSONResponse:
+    given = body.model_fields_set
+    for name in ("url", "events"):
+        if name in given and getattr(body, name) is None:
+            raise Invalid(f"{name} cannot be null; leave it out to keep the current value")
+    webhook = await service.update_webhook(
+        tenant,
+        webhook_id,
+        url=body.url,
+        events=body.events,
+        description=("" if body.description is None else body.description)
+        if "description" in given
+        else None,
+    )
+    return responses.ok(200, webhook_json(webhook))
+
+
+@router.post("/webhooks/{webhook_id}/toggle", summary="Enable or disable a webhook")
+async def toggle_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
+    webhook = await service.toggle_webhook(tenant, webhook_id)
+    state = "enabled" if webhook.active else "disabled"
+    return responses.ok(
+        200, {"id": webhook.id, "active": webhook.active, "message": f"Webhook has been {state}."}
+    )
+
+
+@router.post("/webhooks/{webhook_id}/test", summary="Send a test event")
+async def test_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
+    result = await service.test_webhook(tenant, webhook_id)
+    return responses.ok(
+        200, {"success": result.success, "httpStatus": result.http_status, "message": result.message}
+    )
+
+
+@router.delete("/webhooks/{webhook_id}", summary="Delete a webhook")
+async def delete_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
+    await service.delete_webhook(tenant, webhook_id)
+    return responses.message(200, "Webhook deleted successfully.")
+
+
+@router.get("/event-types", summary="The event types a webhook can subscribe to")
+async def event_types(tenant: Tenant, service: Svc) -> JSONResponse:
+    return responses.ok(
+        200, [{"name": name, "description": text} for name, text in service.event_types.items()]
+    )

@@ -1,0 +1,167 @@
+"""`webhookd serve | migrate | token | emit`.
+
+Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins.
+"""
+
+import asyncio
+import json
+import logging
+import re
+import shlex
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from webhookd import __version__, config, store
+from webhookd.api.auth import Authenticator
+from webhookd.domain import clock
+from webhookd.errors import WebhookdError
+from webhookd.service import Service
+
+app = typer.Typer(
+    help="webhookd: webhook management and signed, durable delivery.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides WEBHOOKD_DATABASE_URL.")
+]
+_TTL = re.compile(r"^(\d+)([smhd]?)$")
+
+
+def _settings(**overrides: Any) -> config.Settings:
+    try:
+        return config.load(**overrides)
+    except (ValueError, WebhookdError) as exc:
+        typer.secho(f"webhookd: configuration error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def parse_ttl(text: str) -> int:
+    """`90`, `90s`, `15m`, `1h`, `7d` → seconds."""
+    match = _TTL.match(text.strip())
+    if not match or int(match[1]) == 0:
+        raise typer.BadParameter("use a number with s, m, h or d, such as 1h")
+    return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Run the API and an in-process delivery worker."""
+    import uvicorn
+
+    from webhookd.api.app import create_app
+
+    settings = _settings(host=host, port=port, database_url=database_url)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        application = create_app(settings)
+    except WebhookdError as exc:
+        typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    _print_banner(settings)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
+                lifespan="on", server_header=False)  # fmt: skip
+
+
+def _print_banner(settings: config.Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"webhookd {__version__} on {base}, database {settings.database_url}")
+    if settings.dev_secrets_file is None:
+        return
+    token = Authenticator(settings).mint("demo", 24 * 3600)
+    ingest = settings.ingest_key.get_secret_value() if settings.ingest_key else ""
+    typer.echo(f"Development secrets are kept in {settings.dev_secrets_file}.")
+    typer.echo('A token for tenant "demo", valid 24 h (mint more: webhookd token --tenant NAME):')
+    typer.echo(f"  export TOKEN={token}")
+    typer.echo("Try:")
+    typer.echo(f'  curl -s {base}/dashboard/webhooks -H "Authorization: Bearer {token}"')
+    body = json.dumps({"tenantId": "demo", "event": "verification.completed", "data": {}})
+    typer.echo(f"  curl -s -X POST {base}/events -H 'X-Api-Key: {ingest}' "
+               f"-H 'Content-Type: application/json' -d {shlex.quote(body)}")  # fmt: skip
+
+
+@app.command()
+def migrate(database_url: DatabaseOpt = None) -> None:
+    """Apply pending database migrations, then exit."""
+    settings = _settings(database_url=database_url)
+
+    async def run() -> None:
+        db = store.from_settings(settings)
+        await db.open()
+        await db.close()
+
+    _run(run())
+    typer.echo(f"migrations applied to {settings.database_url}")
+
+
+@app.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="The tenant the token acts for.")],
+    ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 7d.")] = "1h",
+) -> None:
+    """Print a JWT for TENANT, signed with the configured HS256 secret."""
+    seconds = parse_ttl(ttl)
+    settings = _settings()
+    try:
+        typer.echo(Authenticator(settings).mint(tenant, seconds))
+    except WebhookdError as exc:
+        typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def emit(
+    event: Annotated[str, typer.Argument(help="Event type, such as verification.completed.")],
+    tenant: Annotated[str, typer.Option(help="The tenant whose webhooks receive it.")],
+    data: Annotated[str, typer.Option(help="The event's data, a JSON object.")] = "{}",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Publish EVENT for TENANT straight into the database (a running server delivers it)."""
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--data is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise typer.BadParameter("--data must be a JSON object, such as '{\"recordId\": 1}'")
+    settings = _settings(database_url=database_url)
+
+    async def run() -> None:
+        db = store.from_settings(settings)
+        await db.open()
+        try:
+            service = Service(db, _NoTransport(), settings.catalog, clock.system_clock)
+            published = await service.publish(tenant, event, payload)
+        finally:
+            await db.close()
+        typer.echo(f"{published.event_id}: {published.deliveries} deliveries queued")
+
+    _run(run())
+
+
+class _NoTransport:
+    async def post(self, *_: object) -> Any:
+        raise RuntimeError("emit sends nothing itself")
+
+
+def _run(coro: Any) -> None:
+    try:
+        asyncio.run(coro)
+    except WebhookdError as exc:
+        typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    app(prog_name="webhookd")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

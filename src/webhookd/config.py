@@ -1,0 +1,141 @@
+"""Settings: every `WEBHOOKD_*` variable, its default and its check, built once at start.
+
+`load()` is the one place that reads the environment. On the embedded SQLite default
+with nothing configured it also makes the development secrets (JWT signing secret and
+ingest key) and keeps them in a file beside the database, so `make run` just works
+and a restart keeps tokens valid.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from webhookd.domain import catalog, retry
+
+MIN_HMAC_KEY_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEBHOOKD_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./webhookd.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway: float = Field(30.0, ge=0, le=300)
+    tenant_claim: str = "sub"
+
+    ingest_key: SecretStr | None = None
+    event_types: str | None = None
+    max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    delivery_timeout: float = Field(15.0, gt=0, le=300)
+    worker_concurrency: int = Field(32, ge=1, le=1024)
+    poll_interval: float = Field(1.0, gt=0, le=60)
+    retry_schedule: str = ",".join(f"{s:g}" for s in retry.DEFAULT_SCHEDULE)
+    retry_jitter: float = Field(0.2, ge=0, le=1)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    dev_secrets_file: Path | None = Field(None, exclude=True)
+    """Set by `load()` when it generated development secrets; not an environment variable."""
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _hmac_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_HMAC_KEY_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_HMAC_KEY_BYTES} bytes; "
+                "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("event_types")
+    @classmethod
+    def _event_types_parse(cls, value: str | None) -> str | None:
+        if value is not None and not catalog.parse_types(value):
+            raise ValueError("must name at least one event type")
+        return value
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        retry.parse_schedule(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// (a file path) or postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _one_jwt_key_source(self) -> "Settings":
+        sources = [self.jwt_secret, self.jwt_public_key, self.jwks_url]
+        if sum(source is not None for source in sources) > 1:
+            raise ValueError(
+                "set only one of WEBHOOKD_JWT_SECRET, WEBHOOKD_JWT_PUBLIC_KEY, WEBHOOKD_JWKS_URL"
+            )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file for `sqlite:///path`, else None."""
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return None
+
+    @property
+    def catalog(self) -> dict[str, str]:
+        if self.event_types is None:
+            return dict(catalog.DEFAULT_TYPES)
+        return catalog.parse_types(self.event_types)
+
+    @property
+    def retry_policy(self) -> retry.Policy:
+        return retry.Policy(retry.parse_schedule(self.retry_schedule), self.retry_jitter)
+
+    @property
+    def has_jwt_key(self) -> bool:
+        return any(s is not None for s in (self.jwt_secret, self.jwt_public_key, self.jwks_url))
+
+
+def load(**overrides: Any) -> Settings:
+    """Settings from the environment, `overrides` (CLI flags) winning, dev secrets filled in."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    settings = Settings(**given)
+    path = settings.sqlite_path
+    if path is None or (settings.has_jwt_key and settings.ingest_key is not None):
+        return settings
+    secrets_file = path.with_name(path.name + ".secrets.json")
+    dev = _read_or_create_dev_secrets(secrets_file)
+    filled: dict[str, Any] = {"dev_secrets_file": secrets_file}
+    if not settings.has_jwt_key:
+        filled["jwt_secret"] = dev["jwt_secret"]
+    if settings.ingest_key is None:
+        filled["ingest_key"] = dev["ingest_key"]
+    return Settings(**{**given, **filled})
+
+
+def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:
+    if path.exists():
+        data = json.loads(path.read_text())
+        if isinstance(data, dict) and {"jwt_secret", "ingest_key"} <= data.keys():
+            return {key: str(data[key]) for key in ("jwt_secret", "ingest_key")}
+        raise ValueError(f"{path} is damaged: delete it to generate new development secrets")
+    data = {"jwt_secret": secrets.token_urlsafe(48), "ingest_key": secrets.token_urlsafe(32)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    return data

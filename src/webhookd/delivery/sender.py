@@ -1,0 +1,85 @@
+"""The one HTTP client that contacts tenant URLs (deliveries and test sends).
+
+One aiohttp session per process, connections kept per host. Every attempt has one
+total deadline that a receiver dripping bytes cannot stretch, never follows
+redirects, ignores proxy variables, and reads at most `max_response_bytes` of the
+answer, of which the first `excerpt_bytes` are kept for the log.
+"""
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+import aiohttp
+
+from webhookd.domain.models import SendResult
+
+MAX_RESPONSE_BYTES = 64 * 1024
+EXCERPT_BYTES = 4 * 1024
+
+
+class Sender:
+    def __init__(
+        self,
+        timeout: float,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        excerpt_bytes: int = EXCERPT_BYTES,
+    ) -> None:
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self.excerpt_bytes = excerpt_bytes
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=64, ttl_dns_cache=60)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, connect=min(self.timeout, 10.0)),
+            trust_env=False,
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """POST `body` to `url` once; a result, never an exception for network trouble."""
+        if self._session is None:
+            raise RuntimeError("Sender.start() was not called")
+        started = time.perf_counter()
+        status: int | None = None
+        excerpt = b""
+        error: str | None = None
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._session.post(
+                    url, data=body, headers=dict(headers), allow_redirects=False
+                ) as response:
+                    status = response.status
+                    excerpt = await self._read_capped(response)
+        except TimeoutError:
+            error = f"timed out after {self.timeout:g} s"
+        except aiohttp.ClientConnectorError as exc:
+            error = f"could not connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})"
+        except aiohttp.ClientError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        if status is not None and error is not None:
+            error = f"answer cut short: {error}"
+        text = excerpt[: self.excerpt_bytes].decode("utf-8", "replace")
+        return SendResult(status, error, duration_ms, text)
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """At most `max_response_bytes` of the body; the rest is never read."""
+        chunks: list[bytes] = []
+        size = 0
+        while size < self.max_response_bytes:
+            chunk = await response.content.read(self.max_response_bytes - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,39 @@
+"""Identifiers: a type prefix, then 26 Crockford base32 characters.
+
+The first 10 characters encode the creation time in milliseconds and the last 16
+are random (80 bits), like a ULID, so ids sort by creation time: cursor pagination
+and "newest first" need nothing more than the id. Secrets are different: they are
+`whsec_` + standard base64 of 32 random bytes, the format Standard Webhooks
+libraries decode.
+"""
+
+import base64
+import secrets
+from collections.abc import Callable
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+WEBHOOK = "wh"
+EVENT = "evt"
+DELIVERY = "dlv"
+ATTEMPT = "att"
+SECRET_PREFIX = "whsec_"
+
+
+def new_id(prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`."""
+    value = (now_ms & ((1 << 48) - 1)) << 80 | int.from_bytes(random_bytes(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def new_secret(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A signing secret: `whsec_` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(random_bytes(32)).decode("ascii")
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """Whether `value` looks like an id of the given type (cheap pre-check)."""
+    return value.startswith(prefix + "_") and len(value) == len(prefix) + 27

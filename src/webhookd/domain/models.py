@@ -1,0 +1,93 @@
+"""The records webhookd keeps and passes around. Times are epoch milliseconds."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: str
+    tenant_id: str
+    url: str
+    events: tuple[str, ...]
+    description: str
+    secret: str
+    active: bool
+    created_at: int
+    last_triggered_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    tenant_id: str
+    type: str
+    body: bytes  # the exact delivery body, serialized once by domain/jsjson
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    event_id: str
+    webhook_id: str
+    tenant_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: int
+    created_at: int
+    last_attempt_at: int | None = None
+    last_http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed delivery with everything needed to send it, held under a lease."""
+
+    delivery_id: str
+    webhook_id: str
+    event_type: str
+    url: str
+    secret: str
+    webhook_active: bool
+    body: bytes
+    attempts: int
+    lease_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one HTTP attempt gave: a status, or an error when no answer came."""
+
+    http_status: int | None
+    error: str | None
+    duration_ms: int
+    response_excerpt: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.http_status is not None and 200 <= self.http_status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    delivery_id: str
+    attempted_at: int
+    result: SendResult
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How one attempt ends a job: the new status and, if pending, when to try again."""
+
+    job: Job
+    attempt: Attempt | None
+    status: DeliveryStatus
+    next_attempt_at: int | None = None

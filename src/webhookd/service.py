@@ -1,0 +1,184 @@
+"""The use cases: what webhookd does, independent of HTTP and of the database engine.
+
+Route handlers, the CLI and the page call these; they depend on the Store protocol
+and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
+"""
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from webhookd import __version__
+from webhookd.domain import catalog, clock, ids, jsjson, signing, urls
+from webhookd.domain.models import Event, SendResult, Webhook
+from webhookd.errors import Invalid, NotFound
+from webhookd.store.base import Published, Store, WebhookChanges
+
+USER_AGENT = f"webhookd/{__version__}"
+TEST_MESSAGE = "This is a test webhook event from PacSpace."
+IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+MAX_DESCRIPTION = 500
+
+
+class Transport(Protocol):
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    success: bool
+    http_status: int | None
+    message: str
+
+
+def delivery_body(event_type: str, timestamp_ms: int, data: Any) -> bytes:
+    """`{"event", "timestamp", "data"}` as JSON.stringify writes it (see domain/jsjson)."""
+    try:
+        return jsjson.dumps({"event": event_type, "timestamp": clock.iso(timestamp_ms), "data": data})
+    except jsjson.NotRepresentable as exc:
+        raise Invalid(f"data cannot be delivered as JSON: {exc}") from None
+
+
+def _check_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid(f"description must be at most {MAX_DESCRIPTION} characters")
+    return description
+
+
+class Service:
+    def __init__(
+        self,
+        store: Store,
+        transport: Transport,
+        event_types: Mapping[str, str],
+        now: clock.Clock = clock.system_clock,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.event_types = dict(event_types)
+        self.now = now
+
+    # validation ---------------------------------------------------------------------
+    def _url(self, url: str) -> str:
+        try:
+            urls.check(url)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+        return url
+
+    def _subscription(self, events: list[str] | None) -> tuple[str, ...]:
+        try:
+            return catalog.normalize_subscription(events, self.event_types)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    # webhooks -----------------------------------------------------------------------
+    async def create_webhook(
+        self, tenant_id: str, url: str, events: list[str] | None, description: str | None
+    ) -> Webhook:
+        now = self.now()
+        webhook = Webhook(
+            id=ids.new_id(ids.WEBHOOK, now),
+            tenant_id=tenant_id,
+            url=self._url(url),
+            events=self._subscription(events),
+            description=_check_description(description or ""),
+            secret=ids.new_secret(),
+            active=True,
+            created_at=now,
+        )
+        await self.store.create_webhook(webhook)
+        return webhook
+
+    async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
+        return await self.store.list_webhooks(tenant_id)
+
+    async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+        return _found(await self.store.get_webhook(tenant_id, webhook_id), webhook_id)
+
+    async def update_webhook(
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        events: list[str] | None = None,
+        description: str | None = None,
+    ) -> Webhook:
+        changes = WebhookChanges(
+            url=None if url is None else self._url(url),
+            events=None if events is None else self._subscription(events),
+            description=None if description is None else _check_description(description),
+        )
+        return _found(await self.store.update_webhook(tenant_id, webhook_id, changes), webhook_id)
+
+    async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+        return _found(await self.store.toggle_webhook(tenant_id, webhook_id), webhook_id)
+
+    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> None:
+        if not await self.store.delete_webhook(tenant_id, webhook_id):
+            raise _not_found(webhook_id)
+
+    async def test_webhook(self, tenant_id: str, webhook_id: str) -> TestResult:
+        """Send the seed's test payload now and say how the endpoint answered."""
+        webhook = await self.get_webhook(tenant_id, webhook_id)
+        now = self.now()
+        body = delivery_body(catalog.TEST_EVENT, now, {"message": TEST_MESSAGE})
+        headers = signing.delivery_headers(
+            secret=webhook.secret,
+            body=body,
+            delivery_id=ids.new_id(ids.DELIVERY, now),
+            event_type=catalog.TEST_EVENT,
+            timestamp_s=now // 1000,
+            user_agent=USER_AGENT,
+        )
+        result = await self.transport.post(webhook.url, body, headers)
+        await self.store.mark_triggered(webhook.id, now)
+        return describe(result)
+
+    # events -------------------------------------------------------------------------
+    async def publish(
+        self, tenant_id: str, event_type: str, data: Any, idempotency_key: str | None = None
+    ) -> Published:
+        """Store the event and one delivery per subscribed active webhook, atomically."""
+        if event_type not in self.event_types:
+            raise Invalid(
+                f"Unknown event type {event_type!r}. GET /dashboard/event-types lists the valid ones."
+            )
+        now = self.now()
+        event = Event(
+            id=ids.new_id(ids.EVENT, now),
+            tenant_id=tenant_id,
+            type=event_type,
+            body=delivery_body(event_type, now, data),
+            created_at=now,
+        )
+        return await self.store.publish(event, idempotency_key, IDEMPOTENCY_WINDOW_MS)
+
+
+def describe(result: SendResult) -> TestResult:
+    """The test route's answer for one attempt."""
+    if result.ok:
+        return TestResult(True, result.http_status, "Test event sent successfully.")
+    if result.http_status is None:
+        return TestResult(False, None, f"No answer from the endpoint: {result.error}.")
+    return TestResult(
+        False,
+        result.http_status,
+        f"The endpoint answered HTTP {result.http_status}; a 2xx status is expected.",
+    )
+
+
+def default_jitter() -> float:
+    return random.uniform(-1.0, 1.0)
+
+
+def _not_found(webhook_id: str) -> NotFound:
+    return NotFound(f"Webhook {webhook_id} not found.")
+
+
+def _found(webhook: Webhook | None, webhook_id: str) -> Webhook:
+    if webhook is None:
+        raise _not_found(webhook_id)
+    return webhook
