@@ -23,7 +23,7 @@ class Received:
     at: float  # time.time() on arrival
 
 
-Reply = tuple[int, bytes]
+Reply = tuple[int, bytes] | tuple[int, bytes, dict[str, str]]
 Responder = Callable[[Received], Reply]
 
 
@@ -53,11 +53,13 @@ class Receiver:
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length), time.time(),
                 )  # fmt: skip
-                status, body = receiver.respond(request)
+                status, body, *extra = receiver.respond(request)
                 with receiver._changed:
                     receiver.requests.append(request)
                     receiver._changed.notify_all()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

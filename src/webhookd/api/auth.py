@@ -78,10 +78,8 @@ class Authenticator:
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}.".replace("..", ".")) from None
         tenant = claims.get(self.claim)
-        if isinstance(tenant, int) and not isinstance(tenant, bool):
-            tenant = str(tenant)
         if not isinstance(tenant, str) or not tenant or len(tenant) > 255:
-            raise Unauthenticated(f"Invalid token: the '{self.claim}' claim must name the tenant.")
+            raise Unauthenticated(f"Invalid token: the '{self.claim}' claim must be a string naming the tenant.")
         return tenant
 
     def mint(self, tenant: str, ttl_seconds: int, now: float | None = None) -> str:
