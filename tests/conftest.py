@@ -45,7 +45,7 @@ AppFactory = Callable[..., TestClient]
 
 @pytest.fixture
 def app_factory(tmp_path: Path) -> Iterator[AppFactory]:
-    """Start the real app (store, sender, worker) with settings overrides; stopped after the test."""
+    """Start the real app (store, sender, worker) with settings overrides; stopped after."""
     clients: list[TestClient] = []
 
     def start(**overrides: Any) -> TestClient:

@@ -8,10 +8,10 @@ import json
 import logging
 import re
 import shlex
-import sys
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from webhookd import __version__, config, store
 from webhookd.api.auth import Authenticator
@@ -35,6 +35,9 @@ _TTL = re.compile(r"^(\d+)([smhd]?)$")
 def _settings(**overrides: Any) -> config.Settings:
     try:
         return config.load(**overrides)
+    except ValidationError as exc:
+        typer.secho(f"webhookd: configuration error:\n{config.describe(exc)}", fg="red", err=True)
+        raise typer.Exit(2) from None
     except (ValueError, WebhookdError) as exc:
         typer.secho(f"webhookd: configuration error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -50,7 +53,9 @@ def parse_ttl(text: str) -> int:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
@@ -60,15 +65,23 @@ def serve(
     from webhookd.api.app import create_app
 
     settings = _settings(host=host, port=port, database_url=database_url)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     try:
         application = create_app(settings)
     except WebhookdError as exc:
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
         raise typer.Exit(2) from None
     _print_banner(settings)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level,
-                lifespan="on", server_header=False)  # fmt: skip
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        server_header=False,
+    )
 
 
 def _print_banner(settings: config.Settings) -> None:
@@ -84,8 +97,10 @@ def _print_banner(settings: config.Settings) -> None:
     typer.echo("Try:")
     typer.echo(f'  curl -s {base}/dashboard/webhooks -H "Authorization: Bearer {token}"')
     body = json.dumps({"tenantId": "demo", "event": "verification.completed", "data": {}})
-    typer.echo(f"  curl -s -X POST {base}/events -H 'X-Api-Key: {ingest}' "
-               f"-H 'Content-Type: application/json' -d {shlex.quote(body)}")  # fmt: skip
+    typer.echo(
+        f"  curl -s -X POST {base}/events -H 'X-Api-Key: {ingest}' "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
 
 
 @app.command()
@@ -164,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

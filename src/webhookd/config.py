@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd.domain import catalog, retry
@@ -139,3 +139,13 @@ def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2)
     return data
+
+
+def describe(error: ValidationError) -> str:
+    """One line per bad variable, naming it as it is set; values are never shown."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"])
+        name = f"WEBHOOKD_{field.upper()}" if field else "settings"
+        lines.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)

@@ -35,7 +35,9 @@ class TestResult:
 def delivery_body(event_type: str, timestamp_ms: int, data: Any) -> bytes:
     """`{"event", "timestamp", "data"}` as JSON.stringify writes it (see domain/jsjson)."""
     try:
-        return jsjson.dumps({"event": event_type, "timestamp": clock.iso(timestamp_ms), "data": data})
+        return jsjson.dumps(
+            {"event": event_type, "timestamp": clock.iso(timestamp_ms), "data": data}
+        )
     except jsjson.NotRepresentable as exc:
         raise Invalid(f"data cannot be delivered as JSON: {exc}") from None
 
@@ -144,7 +146,8 @@ class Service:
         """Store the event and one delivery per subscribed active webhook, atomically."""
         if event_type not in self.event_types:
             raise Invalid(
-                f"Unknown event type {event_type!r}. GET /dashboard/event-types lists the valid ones."
+                f"Unknown event type {event_type!r}. "
+                "GET /dashboard/event-types lists the valid ones."
             )
         now = self.now()
         event = Event(

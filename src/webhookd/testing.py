@@ -49,10 +49,12 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = Received(
-                    self.command, self.path,
+                    self.command,
+                    self.path,
                     {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length), time.time(),
-                )  # fmt: skip
+                    self.rfile.read(length),
+                    time.time(),
+                )
                 status, body, *extra = receiver.respond(request)
                 with receiver._changed:
                     receiver.requests.append(request)

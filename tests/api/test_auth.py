@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
-from tests.conftest import JWT_SECRET, make_token
+from tests.conftest import make_token
 
 NOW = int(time.time())
 
@@ -41,7 +41,8 @@ def _status(client: TestClient, token: str) -> tuple[int, dict[str, Any]]:
 def test_bad_tokens_are_401(client: TestClient, token: str) -> None:
     status, body = _status(client, token)
     assert status == 401
-    assert body["statusCode"] == 401 and body["error"] == "Unauthorized"
+    assert body["statusCode"] == 401
+    assert body["error"] == "Unauthorized"
     assert body["message"].startswith("Invalid token")
 
 
@@ -58,11 +59,15 @@ def test_missing_or_other_scheme_is_401(client: TestClient, headers: dict[str, s
 
 def test_every_dashboard_route_needs_a_token(client: TestClient) -> None:
     paths = [
-        ("POST", "/dashboard/webhooks"), ("GET", "/dashboard/webhooks"),
-        ("GET", "/dashboard/webhooks/wh_x"), ("PATCH", "/dashboard/webhooks/wh_x"),
-        ("DELETE", "/dashboard/webhooks/wh_x"), ("POST", "/dashboard/webhooks/wh_x/toggle"),
-        ("POST", "/dashboard/webhooks/wh_x/test"), ("GET", "/dashboard/event-types"),
-    ]  # fmt: skip
+        ("POST", "/dashboard/webhooks"),
+        ("GET", "/dashboard/webhooks"),
+        ("GET", "/dashboard/webhooks/wh_x"),
+        ("PATCH", "/dashboard/webhooks/wh_x"),
+        ("DELETE", "/dashboard/webhooks/wh_x"),
+        ("POST", "/dashboard/webhooks/wh_x/toggle"),
+        ("POST", "/dashboard/webhooks/wh_x/test"),
+        ("GET", "/dashboard/event-types"),
+    ]
     for method, path in paths:
         assert client.request(method, path).status_code == 401, (method, path)
 
@@ -106,11 +111,17 @@ def test_rs256_config_accepts_rs256_and_refuses_hs256_confusion(app_factory: Any
     claims = {"sub": "tenant-a", "exp": NOW + 600}
     assert _status(client, jwt.encode(claims, private, algorithm="RS256"))[0] == 200
     # The classic confusion: an HMAC token keyed with the public key's bytes.
-    forged = jwt.api_jws.PyJWS()._algorithms["HS256"].sign(  # build it without PyJWT's guard
-        b".".join(jwt.encode(claims, "k" * 32, algorithm="HS256").encode().split(b".")[:2]),
-        public_pem.encode(),
+    forged = (
+        jwt.api_jws.PyJWS()
+        ._algorithms["HS256"]
+        .sign(  # build it without PyJWT's guard
+            b".".join(jwt.encode(claims, "k" * 32, algorithm="HS256").encode().split(b".")[:2]),
+            public_pem.encode(),
+        )
     )
-    header_payload = b".".join(jwt.encode(claims, "k" * 32, algorithm="HS256").encode().split(b".")[:2])
+    header_payload = b".".join(
+        jwt.encode(claims, "k" * 32, algorithm="HS256").encode().split(b".")[:2]
+    )
     token = (header_payload + b"." + jwt.utils.base64url_encode(forged)).decode()
     assert _status(client, token)[0] == 401
     assert _status(client, make_token())[0] == 401

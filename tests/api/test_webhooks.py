@@ -34,7 +34,8 @@ def test_secret_is_never_shown_again(client: TestClient) -> None:
     created = create_webhook(client, **SEED_CREATE)
     listed = client.get("/dashboard/webhooks", headers=auth()).json()["data"]
     got = client.get(f"/dashboard/webhooks/{created['id']}", headers=auth()).json()["data"]
-    assert "secret" not in listed[0] and "secret" not in got
+    assert "secret" not in listed[0]
+    assert "secret" not in got
     assert created["secret"] not in client.get("/dashboard/webhooks", headers=auth()).text
 
 
@@ -42,7 +43,8 @@ def test_list_and_get_answer_the_seed_shape(client: TestClient) -> None:
     first = create_webhook(client, **SEED_CREATE)
     second = create_webhook(client, url="https://example.org/b")
     listed = client.get("/dashboard/webhooks", headers=auth())
-    assert listed.status_code == 200 and listed.json()["statusCode"] == 200
+    assert listed.status_code == 200
+    assert listed.json()["statusCode"] == 200
     assert [w["id"] for w in listed.json()["data"]] == [first["id"], second["id"]]
     got = client.get(f"/dashboard/webhooks/{first['id']}", headers=auth()).json()
     assert got["statusCode"] == 200
@@ -167,7 +169,8 @@ def test_create_rejects_bad_input_with_a_clear_400(
     response = client.post("/dashboard/webhooks", json=body, headers=auth())
     assert response.status_code == 400, response.text
     payload = response.json()
-    assert payload["statusCode"] == 400 and payload["error"] == "Bad Request"
+    assert payload["statusCode"] == 400
+    assert payload["error"] == "Bad Request"
     assert fragment in payload["message"]
     assert client.get("/dashboard/webhooks", headers=auth()).json()["data"] == []
 
@@ -230,7 +233,8 @@ def test_another_tenants_webhook_is_404_and_untouched(
         "error": "Not Found",
     }
     still = client.get(f"/dashboard/webhooks/{theirs['id']}", headers=auth("tenant-b")).json()
-    assert still["data"]["description"] == "" and still["data"]["active"] is True
+    assert still["data"]["description"] == ""
+    assert still["data"]["active"] is True
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -251,9 +255,11 @@ def test_list_shows_only_own_webhooks(client: TestClient) -> None:
 
 def test_unknown_route_and_method_use_the_envelope(client: TestClient) -> None:
     missing = client.get("/dashboard/nothing-here", headers=auth())
-    assert missing.status_code == 404 and missing.json()["error"] == "Not Found"
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "Not Found"
     wrong = client.put("/dashboard/webhooks", headers=auth())
-    assert wrong.status_code == 405 and wrong.json()["error"] == "Method Not Allowed"
+    assert wrong.status_code == 405
+    assert wrong.json()["error"] == "Method Not Allowed"
 
 
 def test_health_and_readiness(client: TestClient) -> None:

@@ -32,8 +32,9 @@ def test_published_event_is_delivered_signed_with_every_header(client: TestClien
     assert body["event"] == "verification.completed"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["timestamp"])
     # JavaScript's formatting: integer-like keys first, 1.0 as 1, non-ASCII raw.
-    assert b'"data":{"2":"y","10":"x","recordId":"rec_1","score":1,"tiny":1e-7,"name":"Zo\xc3\xab"}' in (
-        request.body
+    assert (
+        b'"data":{"2":"y","10":"x","recordId":"rec_1","score":1,"tiny":1e-7,"name":"Zo\xc3\xab"}'
+        in (request.body)
     )
 
 
@@ -73,7 +74,8 @@ def test_last_triggered_at_follows_the_attempt(client: TestClient) -> None:
             if got["lastTriggeredAt"]:
                 break
             time.sleep(0.05)
-    assert got["lastTriggeredAt"] is not None and got["lastTriggeredAt"] >= hook["createdAt"]
+    assert got["lastTriggeredAt"] is not None
+    assert got["lastTriggeredAt"] >= hook["createdAt"]
 
 
 def test_test_route_sends_the_seed_payload(client: TestClient) -> None:
@@ -98,14 +100,16 @@ def test_test_route_reports_an_error_status(client: TestClient) -> None:
     with Receiver(status=500) as receiver:
         hook = create_webhook(client, url=receiver.url)
         data = client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth()).json()["data"]
-    assert data["success"] is False and data["httpStatus"] == 500
+    assert data["success"] is False
+    assert data["httpStatus"] == 500
     assert "500" in data["message"]
 
 
 def test_test_route_reports_no_answer(client: TestClient) -> None:
     hook = create_webhook(client, url=f"http://127.0.0.1:{free_port()}/hook")
     data = client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth()).json()["data"]
-    assert data["success"] is False and data["httpStatus"] is None
+    assert data["success"] is False
+    assert data["httpStatus"] is None
     assert "could not connect" in data["message"]
 
 
@@ -130,12 +134,14 @@ def test_test_route_gives_up_at_the_deadline(app_factory: Any) -> None:
 
 
 def test_redirects_are_not_followed(client: TestClient) -> None:
-    with Receiver() as target:
-        with Receiver(lambda _: (302, b"", {"Location": target.url})) as redirecting:
-            hook = create_webhook(client, url=redirecting.url)
-            data = client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth()).json()
-            assert len(redirecting.requests) == 1
-    assert data["data"]["success"] is False and data["data"]["httpStatus"] == 302
+    target = Receiver()
+    redirecting = Receiver(lambda _: (302, b"", {"Location": target.url}))
+    with target, redirecting:
+        hook = create_webhook(client, url=redirecting.url)
+        data = client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth()).json()
+        assert len(redirecting.requests) == 1
+    assert data["data"]["success"] is False
+    assert data["data"]["httpStatus"] == 302
     assert target.requests == []
 
 

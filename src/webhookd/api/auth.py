@@ -79,14 +79,18 @@ class Authenticator:
             raise Unauthenticated(f"Invalid token: {exc}.".replace("..", ".")) from None
         tenant = claims.get(self.claim)
         if not isinstance(tenant, str) or not tenant or len(tenant) > 255:
-            raise Unauthenticated(f"Invalid token: the '{self.claim}' claim must be a string naming the tenant.")
+            raise Unauthenticated(
+                f"Invalid token: the '{self.claim}' claim must be a string naming the tenant."
+            )
         return tenant
 
     def mint(self, tenant: str, ttl_seconds: int, now: float | None = None) -> str:
         """A token for `tenant` (HS256 configurations only: the CLI's `token` command)."""
         if self.algorithms != ["HS256"]:
-            raise Invalid("Minting tokens needs WEBHOOKD_JWT_SECRET (HS256); this server verifies "
-                          "tokens from your identity provider instead.")  # fmt: skip
+            raise Invalid(
+                "Minting tokens needs WEBHOOKD_JWT_SECRET (HS256); this server verifies "
+                "tokens from your identity provider instead."
+            )
         issued = int(time.time() if now is None else now)
         claims: dict[str, Any] = {self.claim: tenant, "iat": issued, "exp": issued + ttl_seconds}
         if self.issuer:

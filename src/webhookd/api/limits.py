@@ -57,11 +57,15 @@ class BodyLimit:
         payload = orjson.dumps(
             error_body(400, f"Request body is larger than {limit} bytes; send a smaller body.")
         )
-        await send({
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                        (b"connection", b"close")],
-        })  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

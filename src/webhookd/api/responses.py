@@ -50,8 +50,10 @@ def _validation_message(exc: RequestValidationError) -> str:
         kind = problem.get("type", "")
         if kind == "json_invalid":
             reason = problem.get("ctx", {}).get("error", "")
-            return f"Request body is not valid JSON ({reason})." if reason else (
-                "Request body is not valid JSON."
+            return (
+                f"Request body is not valid JSON ({reason})."
+                if reason
+                else ("Request body is not valid JSON.")
             )
         if not where and isinstance(problem.get("input"), bytes):
             return "Send the body as JSON, with the header 'Content-Type: application/json'."

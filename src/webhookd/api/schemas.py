@@ -12,9 +12,10 @@ class _Strict(BaseModel):
 class CreateWebhook(_Strict):
     url: str = Field(examples=["https://your-app.com/webhooks/pacspace"])
     events: list[str] | None = Field(
-        None, examples=[["verification.completed", "verification.failed"]],
+        None,
+        examples=[["verification.completed", "verification.failed"]],
         description='Event types to receive; omitted or ["*"] means all.',
-    )  # fmt: skip
+    )
     description: str | None = Field(None, examples=["Production webhook"])
 
 
@@ -25,7 +26,7 @@ class UpdateWebhook(_Strict):
 
 
 class PublishEvent(_Strict):
-    tenantId: str = Field(min_length=1, max_length=255, examples=["tenant_42"])  # noqa: N815
+    tenantId: str = Field(min_length=1, max_length=255, examples=["tenant_42"])
     event: str = Field(examples=["verification.completed"])
     data: dict[str, Any] = Field(default_factory=dict, examples=[{"recordId": "rec_123"}])
-    idempotencyKey: str | None = Field(None, min_length=1, max_length=255)  # noqa: N815
+    idempotencyKey: str | None = Field(None, min_length=1, max_length=255)

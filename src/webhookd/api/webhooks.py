@@ -91,7 +91,8 @@ async def toggle_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONR
 async def test_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
     result = await service.test_webhook(tenant, webhook_id)
     return responses.ok(
-        200, {"success": result.success, "httpStatus": result.http_status, "message": result.message}
+        200,
+        {"success": result.success, "httpStatus": result.http_status, "message": result.message},
     )
 
 

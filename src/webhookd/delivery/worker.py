@@ -7,8 +7,8 @@ the store signals new work or the poll interval passes (the backstop).
 """
 
 import asyncio
+import contextlib
 import logging
-import time
 
 from webhookd.domain import clock as clock_
 from webhookd.domain import retry, signing
@@ -75,10 +75,8 @@ class Worker:
         self._stopping.set()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def _idle(self) -> None:
         waiter = asyncio.create_task(self.store.wait_for_work(self.poll_interval))
@@ -112,12 +110,13 @@ class Worker:
         status, next_at = self.policy.decide(result, attempt_no, self.now(), self.jitter)
         log.info(
             "delivery=%s webhook=%s event=%s attempt=%d http_status=%s duration_ms=%d outcome=%s%s",
-            job.delivery_id, job.webhook_id, job.event_type, attempt_no, result.http_status,
-            result.duration_ms, status.value,
+            job.delivery_id,
+            job.webhook_id,
+            job.event_type,
+            attempt_no,
+            result.http_status,
+            result.duration_ms,
+            status.value,
             f" error={result.error!r}" if result.error else "",
-        )  # fmt: skip
+        )
         return Settlement(job, Attempt(job.delivery_id, started, result), status, next_at)
-
-
-def monotonic_ms() -> int:
-    return round(time.monotonic() * 1000)

@@ -42,7 +42,7 @@ def normalize_subscription(events: Sequence[str] | None, catalog: Iterable[str])
     if events is None:
         return (ALL,)
     if not events:
-        raise ValueError("events must not be empty: list event types, or use [\"*\"] for all")
+        raise ValueError('events must not be empty: list event types, or use ["*"] for all')
     known = set(catalog)
     unique = tuple(dict.fromkeys(events))
     if ALL in unique:

@@ -16,10 +16,12 @@ WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
 ATTEMPT = "att"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
-def new_id(prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+def new_id(
+    prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> str:
     """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`."""
     value = (now_ms & ((1 << 48) - 1)) << 80 | int.from_bytes(random_bytes(10), "big")
     chars = []

@@ -38,9 +38,11 @@ __all__ = ["MAX_DEPTH", "NotRepresentable", "dumps"]
 MAX_DEPTH = 512
 
 _PATH_SHOWN = 16
+_KEY_TEXT: dict[str, str] = {}
 _EXACT_INT = 2**53
 _MAX_INDEX = 2**32 - 2
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,9}")
+_DIGIT_KEY_RE = re.compile(r"(?:\A|\x00)[0-9]")
 _IDENT_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _PAIR_OR_LONE_RE = re.compile("([\ud800-\udbff][\udc00-\udfff])|[\ud800-\udfff]")
@@ -80,48 +82,89 @@ def dumps(value: object) -> bytes:
 
 
 def _encode(value: object, out: list[str], depth: int) -> None:
+    """Any value; the hot loops below only come here for subclasses."""
     scalar = _SCALARS.get(type(value))
     if scalar is not None:
         out.append(scalar(value))
-        return
-    if isinstance(value, dict | list | tuple):
-        if depth >= MAX_DEPTH:
-            raise _Fail(f"nested deeper than {MAX_DEPTH} levels")
-        items = _object_items(value) if isinstance(value, dict) else enumerate(value)
-        is_object = isinstance(value, dict)
-        out.append("{" if is_object else "[")
-        for position, (key, item) in enumerate(items):
-            if position:
-                out.append(",")
-            if is_object:
-                out.append(_string(key))  # type: ignore[arg-type]
-                out.append(":")
-            try:
-                _encode(item, out, depth + 1)
-            except _Fail as fail:
-                fail.segments.append(key)
-                raise
-        out.append("}" if is_object else "]")
-        return
-    out.append(_subclass_scalar(value))
+    elif isinstance(value, dict):
+        _object(value, out, depth)
+    elif isinstance(value, list | tuple):
+        _array(value, out, depth)
+    else:
+        out.append(_subclass_scalar(value))
 
 
-def _object_items(obj: dict[object, object]) -> list[tuple[str | int, object]]:
-    """Items in JavaScript property order (array indices first, ascending)."""
-    indices: list[tuple[int, str]] = []
-    named: list[str] = []
-    for key in obj:
-        if type(key) is not str:
-            raise _Fail(f"object key {key!r} ({type(key).__name__}) is not a string")
-        if "0" <= key[:1] <= "9" and _INDEX_RE.fullmatch(key) and int(key) <= _MAX_INDEX:
-            indices.append((int(key), key))
-        else:
-            named.append(key)
-    indices.sort()
-    ordered = [key for _, key in indices] + named
-    if any(_SURROGATE_RE.search(key) for key in named):
-        _check_distinct_in_js(named)
-    return [(key, obj[key]) for key in ordered]
+def _array(array: list[object] | tuple[object, ...], out: list[str], depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise _Fail(f"nested deeper than {MAX_DEPTH} levels")
+    append = out.append
+    append("[")
+    for index, item in enumerate(array):
+        if index:
+            append(",")
+        try:  # one Python frame per nesting level for plain dicts and lists
+            scalar = _SCALARS.get(type(item))
+            if scalar is not None:
+                append(scalar(item))
+            else:
+                _CONTAINERS.get(type(item), _encode)(item, out, depth + 1)
+        except _Fail as fail:
+            fail.segments.append(index)
+            raise
+    append("]")
+
+
+def _object(obj: dict[Any, object], out: list[str], depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise _Fail(f"nested deeper than {MAX_DEPTH} levels")
+    append = out.append
+    separator = "{"
+    for key in _js_key_order(obj):
+        append(separator)
+        separator = ","
+        append(_KEY_TEXT.get(key) or _key_text(key))
+        item = obj[key]
+        try:
+            scalar = _SCALARS.get(type(item))
+            if scalar is not None:
+                append(scalar(item))
+            else:
+                _CONTAINERS.get(type(item), _encode)(item, out, depth + 1)
+        except _Fail as fail:
+            fail.segments.append(key)
+            raise
+    append("}" if separator == "," else "{}")
+
+
+def _key_text(key: str) -> str:
+    """`"key":`, remembered for the short keys that recur event after event."""
+    text = _string(key) + ":"
+    if len(key) <= 64:
+        if len(_KEY_TEXT) >= 4096:
+            _KEY_TEXT.clear()
+        _KEY_TEXT[key] = text
+    return text
+
+
+def _js_key_order(obj: dict[Any, object]) -> list[str]:
+    """Keys in JavaScript property order: array indices first, ascending, then the rest."""
+    keys: list[str] = list(obj)
+    try:
+        joined = "\x00".join(keys)  # one C pass: all str? any surrogates or leading digits?
+    except TypeError:
+        bad = next(key for key in keys if not isinstance(key, str))
+        raise _Fail(f"object key {bad!r} ({type(bad).__name__}) is not a string") from None
+    if not joined.isascii() and _SURROGATE_RE.search(joined):
+        _check_distinct_in_js(keys)
+    if _DIGIT_KEY_RE.search(joined) is None:
+        return keys
+    indices = sorted(
+        (int(key), key) for key in keys if _INDEX_RE.fullmatch(key) and int(key) <= _MAX_INDEX
+    )
+    if not indices:
+        return keys
+    index_keys = {key for _, key in indices}
+    return [key for _, key in indices] + [key for key in keys if key not in index_keys]
 
 
 def _check_distinct_in_js(keys: list[str]) -> None:
@@ -147,8 +190,10 @@ def _fix_surrogate(match: re.Match[str]) -> str:
 
 
 def _string(text: str) -> str:
-    quoted: str = _quote_raw(text)  # escapes ", \\, controls; lowercase hex
-    if not text.isascii() and _SURROGATE_RE.search(quoted):
+    quoted: str = _quote_raw(text)  # C: escapes ", \\, controls with lowercase hex
+    if text.isascii():
+        return quoted
+    if _SURROGATE_RE.search(quoted):
         quoted = _PAIR_OR_LONE_RE.sub(_fix_surrogate, quoted)
     return quoted
 
@@ -231,4 +276,9 @@ _SCALARS: dict[type, Callable[[Any], str]] = {
     float: _float,
     bool: lambda value: "true" if value else "false",
     type(None): lambda _: "null",
+}
+_CONTAINERS: dict[type, Callable[[Any, list[str], int], None]] = {
+    dict: _object,
+    list: _array,
+    tuple: _array,
 }

@@ -22,7 +22,13 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 
 
 def delivery_headers(
-    *, secret: str, body: bytes, delivery_id: str, event_type: str, timestamp_s: int, user_agent: str
+    *,
+    secret: str,
+    body: bytes,
+    delivery_id: str,
+    event_type: str,
+    timestamp_s: int,
+    user_agent: str,
 ) -> dict[str, str]:
     """Every header a delivery carries. The same delivery id is sent on every retry."""
     return {

@@ -29,7 +29,8 @@ def load(dialect: str) -> list[Migration]:
 
 def statements(sql: str) -> list[str]:
     """Split a migration into statements (`;` at the end of a line ends one)."""
-    parts, current = [], []
+    parts: list[str] = []
+    current: list[str] = []
     for line in sql.splitlines():
         if line.strip().startswith("--") and not current:
             continue

@@ -115,11 +115,21 @@ class SQLiteStore:
     # webhooks -----------------------------------------------------------------------
     async def create_webhook(self, webhook: Webhook) -> None:
         w = webhook
-        row = (w.id, w.tenant_id, w.url, orjson.dumps(list(w.events)).decode(), w.description,
-               w.secret, int(w.active), w.created_at, w.last_triggered_at)  # fmt: skip
+        row = (
+            w.id,
+            w.tenant_id,
+            w.url,
+            orjson.dumps(list(w.events)).decode(),
+            w.description,
+            w.secret,
+            int(w.active),
+            w.created_at,
+            w.last_triggered_at,
+        )
         await self._run(
-            lambda conn: conn.execute(f"INSERT INTO webhooks ({_WEBHOOK_COLUMNS}) VALUES "
-                                      "(?, ?, ?, ?, ?, ?, ?, ?, ?)", row),  # fmt: skip
+            lambda conn: conn.execute(
+                f"INSERT INTO webhooks ({_WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            ),
             write=True,
         )
 
@@ -142,7 +152,9 @@ class SQLiteStore:
     ) -> Webhook | None:
         values = {
             "url": changes.url,
-            "events": None if changes.events is None else orjson.dumps(list(changes.events)).decode(),
+            "events": None
+            if changes.events is None
+            else orjson.dumps(list(changes.events)).decode(),
             "description": changes.description,
         }
         values = {column: value for column, value in values.items() if value is not None}
@@ -151,7 +163,7 @@ class SQLiteStore:
             if values:
                 assignments = ", ".join(f"{column} = ?" for column in values)
                 conn.execute(
-                    f"UPDATE webhooks SET {assignments} WHERE tenant_id = ? AND id = ?",  # noqa: S608
+                    f"UPDATE webhooks SET {assignments} WHERE tenant_id = ? AND id = ?",
                     (*values.values(), tenant_id, webhook_id),
                 )
             return self._get(conn, tenant_id, webhook_id)
@@ -170,12 +182,13 @@ class SQLiteStore:
 
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
         sql = "DELETE FROM webhooks WHERE tenant_id = ? AND id = ?"
-        cursor = await self._run(lambda conn: conn.execute(sql, (tenant_id, webhook_id)), write=True)
+        cursor = await self._run(
+            lambda conn: conn.execute(sql, (tenant_id, webhook_id)), write=True
+        )
         return cursor.rowcount > 0
 
     async def mark_triggered(self, webhook_id: str, at_ms: int) -> None:
-        sql = "UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), ?) WHERE id = ?"
-        await self._run(lambda conn: conn.execute(sql, (at_ms, webhook_id)), write=True)
+        await self._run(lambda conn: conn.execute(_TOUCH_WEBHOOK, (at_ms, webhook_id)), write=True)
 
     # events and the queue -----------------------------------------------------------
     async def publish(
@@ -191,23 +204,44 @@ class SQLiteStore:
                 if earlier is not None:
                     if earlier["created_at"] > event.created_at - idempotency_window_ms:
                         return Published(earlier["id"], earlier["deliveries"], created=False)
-                    conn.execute("UPDATE events SET idempotency_key = NULL WHERE id = ?", (earlier["id"],))
+                    conn.execute(
+                        "UPDATE events SET idempotency_key = NULL WHERE id = ?", (earlier["id"],)
+                    )
             hooks = conn.execute(
                 "SELECT id, events FROM webhooks WHERE tenant_id = ? AND active = 1 ORDER BY id",
                 (event.tenant_id,),
             ).fetchall()
-            targets = [h["id"] for h in hooks if catalog.subscribes(orjson.loads(h["events"]), event.type)]
+            targets = [
+                h["id"] for h in hooks if catalog.subscribes(orjson.loads(h["events"]), event.type)
+            ]
             conn.execute(
-                "INSERT INTO events (id, tenant_id, type, body, idempotency_key, deliveries, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.id, event.tenant_id, event.type, event.body, idempotency_key,
-                 len(targets), event.created_at),  # fmt: skip
+                "INSERT INTO events (id, tenant_id, type, body, idempotency_key, deliveries,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.id,
+                    event.tenant_id,
+                    event.type,
+                    event.body,
+                    idempotency_key,
+                    len(targets),
+                    event.created_at,
+                ),
             )
             conn.executemany(
                 "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status,"
                 " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                [(ids.new_id(ids.DELIVERY, event.created_at), event.id, webhook_id, event.tenant_id,
-                  event.type, event.created_at, event.created_at) for webhook_id in targets],  # fmt: skip
+                [
+                    (
+                        ids.new_id(ids.DELIVERY, event.created_at),
+                        event.id,
+                        webhook_id,
+                        event.tenant_id,
+                        event.type,
+                        event.created_at,
+                        event.created_at,
+                    )
+                    for webhook_id in targets
+                ],
             )
             return Published(event.id, len(targets), created=True)
 
@@ -233,9 +267,17 @@ class SQLiteStore:
                 (token,),
             ).fetchall()
             return [
-                Job(delivery_id=r["id"], webhook_id=r["webhook_id"], event_type=r["event_type"],
-                    url=r["url"], secret=r["secret"], webhook_active=bool(r["active"]),
-                    body=bytes(r["body"]), attempts=r["attempts"], lease_token=token)  # fmt: skip
+                Job(
+                    delivery_id=r["id"],
+                    webhook_id=r["webhook_id"],
+                    event_type=r["event_type"],
+                    url=r["url"],
+                    secret=r["secret"],
+                    webhook_active=bool(r["active"]),
+                    body=bytes(r["body"]),
+                    attempts=r["attempts"],
+                    lease_token=token,
+                )
                 for r in rows
             ]
 
@@ -243,37 +285,7 @@ class SQLiteStore:
 
     async def settle(self, settlements: Sequence[Settlement], now_ms: int) -> int:
         def settle(conn: sqlite3.Connection) -> int:
-            applied = 0
-            for s in settlements:
-                attempted = s.attempt is not None
-                status = None if s.attempt is None else s.attempt.result.http_status
-                cursor = conn.execute(
-                    "UPDATE deliveries SET status = ?, next_attempt_at = coalesce(?, next_attempt_at),"
-                    " attempts = attempts + ?, last_attempt_at = coalesce(?, last_attempt_at),"
-                    " last_http_status = coalesce(?, last_http_status), locked_until = NULL,"
-                    " lease_token = NULL WHERE id = ? AND lease_token = ?",
-                    (s.status.value, s.next_attempt_at, int(attempted),
-                     s.attempt.attempted_at if s.attempt else None, status,
-                     s.job.delivery_id, s.job.lease_token),  # fmt: skip
-                )
-                if cursor.rowcount == 0:
-                    continue  # the lease was lost: another worker owns this delivery now
-                applied += 1
-                if s.attempt is None:
-                    continue
-                r = s.attempt.result
-                conn.execute(
-                    "INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error,"
-                    " response_excerpt) VALUES (?, ?, ?, ?, ?, ?)",
-                    (s.job.delivery_id, s.attempt.attempted_at, r.duration_ms, r.http_status, r.error,
-                     r.response_excerpt),  # fmt: skip
-                )
-                conn.execute(
-                    "UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), ?)"
-                    " WHERE id = ?",
-                    (s.attempt.attempted_at, s.job.webhook_id),
-                )
-            return applied
+            return sum(_settle_one(conn, settlement) for settlement in settlements)
 
         applied = await self._run(settle, write=True)
         if any(s.status is DeliveryStatus.PENDING for s in settlements):
@@ -287,3 +299,53 @@ class SQLiteStore:
             return
         finally:
             self._work.clear()
+
+
+_SETTLE = """
+UPDATE deliveries
+   SET status = ?, next_attempt_at = coalesce(?, next_attempt_at), attempts = attempts + ?,
+       last_attempt_at = coalesce(?, last_attempt_at),
+       last_http_status = coalesce(?, last_http_status), locked_until = NULL, lease_token = NULL
+ WHERE id = ? AND lease_token = ?
+"""
+_RECORD_ATTEMPT = """
+INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error, response_excerpt)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+_TOUCH_WEBHOOK = """
+UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), ?) WHERE id = ?
+"""
+
+
+def _settle_one(conn: sqlite3.Connection, s: Settlement) -> bool:
+    """Apply one result if the lease is still ours; False when another worker took over."""
+    attempt, job = s.attempt, s.job
+    result = None if attempt is None else attempt.result
+    cursor = conn.execute(
+        _SETTLE,
+        (
+            s.status.value,
+            s.next_attempt_at,
+            0 if attempt is None else 1,
+            None if attempt is None else attempt.attempted_at,
+            None if result is None else result.http_status,
+            job.delivery_id,
+            job.lease_token,
+        ),
+    )
+    if cursor.rowcount == 0:
+        return False
+    if attempt is not None and result is not None:
+        conn.execute(
+            _RECORD_ATTEMPT,
+            (
+                job.delivery_id,
+                attempt.attempted_at,
+                result.duration_ms,
+                result.http_status,
+                result.error,
+                result.response_excerpt,
+            ),
+        )
+        conn.execute(_TOUCH_WEBHOOK, (attempt.attempted_at, job.webhook_id))
+    return True

@@ -1,0 +1,97 @@
+"""The CLI as a new user meets it: first run, token, migrate, emit, bad configuration."""
+
+import re
+import shlex
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import jwt
+
+from tests.e2e.conftest import cli_env, webhookd
+
+
+def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> None:
+    env = cli_env(tmp_path)
+    base, process = serve(env)
+    secrets_file = tmp_path / "webhookd.db.secrets.json"
+    assert secrets_file.exists()
+    assert secrets_file.stat().st_mode & 0o077 == 0
+    process.terminate()
+    output = process.communicate(timeout=15)[0]
+    curl = next(
+        line.strip() for line in output.splitlines() if "curl -s" in line and "dashboard" in line
+    )
+    token = re.search(r"Bearer ([\w.-]+)", curl)
+    assert token, output
+    # Restart on the same database: the kept secret still accepts the printed token.
+    base, _ = serve(env)
+    args = shlex.split(curl)
+    url = next(arg for arg in args if arg.startswith("http"))
+    answer = httpx.get(
+        url.replace(url.split("/dashboard")[0], base),
+        headers={"Authorization": f"Bearer {token[1]}"},
+    )
+    assert answer.json() == {"statusCode": 200, "data": []}
+    ingest = next(line for line in output.splitlines() if "X-Api-Key" in line)
+    key = re.search(r"X-Api-Key: ([\w-]+)", ingest)
+    assert key
+    event = httpx.post(
+        f"{base}/events",
+        headers={"X-Api-Key": key[1]},
+        json={"tenantId": "demo", "event": "verification.completed"},
+    )
+    assert event.status_code == 202
+
+
+def test_token_is_signed_with_the_configured_secret(tmp_path: Path) -> None:
+    secret = "s" * 40
+    env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET=secret, WEBHOOKD_INGEST_KEY="k")
+    result = webhookd("token", "--tenant", "acme", "--ttl", "2h", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    claims = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])
+    assert claims["sub"] == "acme"
+    assert claims["exp"] - claims["iat"] == 7200
+
+
+def test_token_rejects_a_bad_ttl(tmp_path: Path) -> None:
+    result = webhookd(
+        "token", "--tenant", "a", "--ttl", "soon", env=cli_env(tmp_path), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "1h" in result.stderr
+
+
+def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    for _ in range(2):
+        result = webhookd("migrate", env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert versions == [1]
+    assert mode == "wal"
+
+
+def test_emit_rejects_unknown_event_and_bad_json(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    unknown = webhookd("emit", "nope", "--tenant", "t", env=env, cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "Unknown event type" in unknown.stderr
+    bad = webhookd(
+        "emit", "verification.failed", "--tenant", "t", "--data", "{", env=env, cwd=tmp_path
+    )
+    assert bad.returncode == 2
+    assert "not valid JSON" in bad.stderr
+
+
+def test_bad_configuration_says_what_to_fix(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET="short")
+    result = webhookd("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "WEBHOOKD_JWT_SECRET: must be at least 32 bytes" in result.stderr
+    assert "short" not in result.stderr  # a secret's value is never echoed
+    env = cli_env(tmp_path, WEBHOOKD_DELIVERY_TIMEOUT="soon")
+    assert webhookd("migrate", env=env, cwd=tmp_path).returncode == 2
