@@ -1,0 +1,45 @@
+"""Which webhook URLs are accepted at creation."""
+
+import pytest
+
+from webhookd.domain import urls
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://your-app.com/webhooks/pacspace",
+        "http://127.0.0.1:9000/hook?x=1",
+        "https://user:pw@example.com:8443/a%20b",
+        "https://[2001:db8::1]/x",
+        "https://xn--bcher-kva.example/",
+        "https://e.com/" + "a" * (2048 - 14),
+    ],
+)
+def test_accepted(url: str) -> None:
+    urls.check(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("", "http"),
+        ("example.com/hook", "http"),
+        ("//example.com/hook", "http"),
+        ("ftp://example.com", "http"),
+        ("javascript:alert(1)", "http"),
+        ("https://", "host"),
+        ("https://:443/x", "host"),
+        ("https://e.com:0/", "port 0"),
+        ("https://e.com:70000/", "not a valid URL"),
+        ("https://[::1/", "not a valid URL"),
+        ("https://e.com/a b", "spaces"),
+        ("https://e.com/\n", "control"),
+        ("https://bücher.example/", "punycode"),
+        ("https://e.com/#frag", "fragment"),
+        ("https://e.com/" + "a" * 2035, "2048"),
+    ],
+)
+def test_rejected_with_a_reason(url: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        urls.check(url)
