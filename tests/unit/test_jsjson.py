@@ -9,6 +9,7 @@ import json
 import math
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from enum import IntEnum
 
@@ -170,6 +171,16 @@ def test_not_representable(value: object, path: str, fragment: str) -> None:
 def test_deep_nesting_is_refused_not_recursion_error(depth: int) -> None:
     with pytest.raises(NotRepresentable, match="nested deeper"):
         dumps(_nested(depth))
+
+
+def test_recursion_limit_inside_dumps_is_reported_as_not_representable() -> None:
+    value = _nested(MAX_DEPTH)
+
+    def call_deep(levels: int) -> bytes:
+        return call_deep(levels - 1) if levels else dumps(value)
+
+    with pytest.raises(NotRepresentable, match="nested too deeply"):
+        call_deep(sys.getrecursionlimit() - 150)
 
 
 def test_max_depth_is_accepted() -> None:

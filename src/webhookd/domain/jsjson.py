@@ -38,7 +38,6 @@ __all__ = ["MAX_DEPTH", "NotRepresentable", "dumps"]
 MAX_DEPTH = 512
 
 _PATH_SHOWN = 16
-_KEY_TEXT: dict[str, str] = {}
 _EXACT_INT = 2**53
 _MAX_INDEX = 2**32 - 2
 _INDEX_RE = re.compile(r"0|[1-9][0-9]{0,9}")
@@ -122,7 +121,8 @@ def _object(obj: dict[Any, object], out: list[str], depth: int) -> None:
     for key in _js_key_order(obj):
         append(separator)
         separator = ","
-        append(_KEY_TEXT.get(key) or _key_text(key))
+        append(_string(key))
+        append(":")
         item = obj[key]
         try:
             scalar = _SCALARS.get(type(item))
@@ -136,16 +136,6 @@ def _object(obj: dict[Any, object], out: list[str], depth: int) -> None:
     append("}" if separator == "," else "{}")
 
 
-def _key_text(key: str) -> str:
-    """`"key":`, remembered for the short keys that recur event after event."""
-    text = _string(key) + ":"
-    if len(key) <= 64:
-        if len(_KEY_TEXT) >= 4096:
-            _KEY_TEXT.clear()
-        _KEY_TEXT[key] = text
-    return text
-
-
 def _js_key_order(obj: dict[Any, object]) -> list[str]:
     """Keys in JavaScript property order: array indices first, ascending, then the rest."""
     keys: list[str] = list(obj)
@@ -153,7 +143,8 @@ def _js_key_order(obj: dict[Any, object]) -> list[str]:
         joined = "\x00".join(keys)  # one C pass: all str? any surrogates or leading digits?
     except TypeError:
         bad = next(key for key in keys if not isinstance(key, str))
-        raise _Fail(f"object key {bad!r} ({type(bad).__name__}) is not a string") from None
+        shown = repr(bad)[:64]
+        raise _Fail(f"object key {shown} ({type(bad).__name__}) is not a string") from None
     if not joined.isascii() and _SURROGATE_RE.search(joined):
         _check_distinct_in_js(keys)
     if _DIGIT_KEY_RE.search(joined) is None:
