@@ -41,9 +41,12 @@ class Settings(BaseSettings):
 
     delivery_timeout: float = Field(15.0, gt=0, le=300)
     worker_concurrency: int = Field(32, ge=1, le=1024)
+    webhook_concurrency: int = Field(8, ge=1, le=1024)
     poll_interval: float = Field(1.0, gt=0, le=60)
     retry_schedule: str = ",".join(f"{s:g}" for s in retry.DEFAULT_SCHEDULE)
     retry_jitter: float = Field(0.2, ge=0, le=1)
+    disable_after: float = Field(retry.DEFAULT_DISABLE_AFTER_S, gt=0)
+    retention_days: float = Field(30, ge=1, le=3650)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     dev_secrets_file: Path | None = Field(None, exclude=True)
@@ -103,7 +106,9 @@ class Settings(BaseSettings):
 
     @property
     def retry_policy(self) -> retry.Policy:
-        return retry.Policy(retry.parse_schedule(self.retry_schedule), self.retry_jitter)
+        return retry.Policy(
+            retry.parse_schedule(self.retry_schedule), self.retry_jitter, self.disable_after
+        )
 
     @property
     def has_jwt_key(self) -> bool:

@@ -11,14 +11,16 @@ from typing import Any, Protocol
 
 from webhookd import __version__
 from webhookd.domain import catalog, clock, ids, jsjson, signing, urls
-from webhookd.domain.models import Event, SendResult, Webhook
-from webhookd.errors import Invalid, NotFound
-from webhookd.store.base import Published, Store, WebhookChanges
+from webhookd.domain.models import Attempt, Delivery, DeliveryDetail, Event, SendResult, Webhook
+from webhookd.errors import Conflict, Invalid, NotFound
+from webhookd.store.base import DeliveryFilter, Published, Store, WebhookChanges
 
 USER_AGENT = f"webhookd/{__version__}"
 TEST_MESSAGE = "This is a test webhook event from PacSpace."
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 MAX_DESCRIPTION = 500
+RECOVER_WINDOW_MS = 28 * 86_400_000
+RECOVER_LIMIT = 10_000
 
 
 class Transport(Protocol):
@@ -123,21 +125,80 @@ class Service:
             raise _not_found(webhook_id)
 
     async def test_webhook(self, tenant_id: str, webhook_id: str) -> TestResult:
-        """Send the seed's test payload now and say how the endpoint answered."""
+        """Send the seed's test payload now, log it, and say how the endpoint answered."""
         webhook = await self.get_webhook(tenant_id, webhook_id)
         now = self.now()
-        body = delivery_body(catalog.TEST_EVENT, now, {"message": TEST_MESSAGE})
+        event = Event(
+            id=ids.new_id(ids.EVENT, now),
+            tenant_id=tenant_id,
+            type=catalog.TEST_EVENT,
+            body=delivery_body(catalog.TEST_EVENT, now, {"message": TEST_MESSAGE}),
+            created_at=now,
+        )
+        delivery_id = ids.new_id(ids.DELIVERY, now)
         headers = signing.delivery_headers(
             secret=webhook.secret,
-            body=body,
-            delivery_id=ids.new_id(ids.DELIVERY, now),
+            body=event.body,
+            delivery_id=delivery_id,
             event_type=catalog.TEST_EVENT,
             timestamp_s=now // 1000,
             user_agent=USER_AGENT,
         )
-        result = await self.transport.post(webhook.url, body, headers)
-        await self.store.mark_triggered(webhook.id, now)
+        result = await self.transport.post(webhook.url, event.body, headers)
+        await self.store.record_test(webhook, event, Attempt(delivery_id, now, result, headers))
         return describe(result)
+
+    # the delivery log ---------------------------------------------------------------
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, where: DeliveryFilter
+    ) -> list[Delivery]:
+        """A page of the webhook's deliveries, newest first."""
+        await self.get_webhook(tenant_id, webhook_id)
+        if where.event_type is not None and where.event_type not in self._loggable_types:
+            raise Invalid(f"Unknown event type {where.event_type!r}.")
+        return await self.store.list_deliveries(tenant_id, webhook_id, where, self.now())
+
+    @property
+    def _loggable_types(self) -> set[str]:
+        return {*self.event_types, catalog.TEST_EVENT}
+
+    async def get_delivery(
+        self, tenant_id: str, webhook_id: str, delivery_id: str
+    ) -> DeliveryDetail:
+        await self.get_webhook(tenant_id, webhook_id)
+        detail = await self.store.get_delivery(tenant_id, webhook_id, delivery_id, self.now())
+        if detail is None:
+            raise NotFound(f"Delivery {delivery_id} not found.")
+        return detail
+
+    async def resend(self, tenant_id: str, webhook_id: str, delivery_id: str) -> Delivery:
+        """Send a delivery again now, with the same id; no second retry chain starts."""
+        await self._active_webhook(tenant_id, webhook_id)
+        delivery = await self.store.resend(tenant_id, webhook_id, delivery_id, self.now())
+        if delivery is None:
+            raise NotFound(f"Delivery {delivery_id} not found.")
+        return delivery
+
+    async def recover(
+        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int | None
+    ) -> int:
+        """Re-queue the failed deliveries created in [since, until); how many."""
+        now = self.now()
+        until = now if until_ms is None else until_ms
+        if since_ms < now - RECOVER_WINDOW_MS:
+            raise Invalid("since must be within the last 28 days")
+        if until <= since_ms:
+            raise Invalid("until must be later than since")
+        await self._active_webhook(tenant_id, webhook_id)
+        return await self.store.recover(tenant_id, webhook_id, since_ms, until, now, RECOVER_LIMIT)
+
+    async def _active_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+        webhook = await self.get_webhook(tenant_id, webhook_id)
+        if not webhook.active:
+            raise Conflict(
+                f"Webhook {webhook_id} is disabled; enable it (POST …/toggle) before sending again."
+            )
+        return webhook
 
     # events -------------------------------------------------------------------------
     async def publish(

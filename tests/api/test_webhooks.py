@@ -51,6 +51,7 @@ def test_list_and_get_answer_the_seed_shape(client: TestClient) -> None:
     assert got["data"] == {
         **{k: v for k, v in first.items() if k != "secret"},
         "lastTriggeredAt": None,
+        "disabledReason": None,
     }
 
 
@@ -118,6 +119,7 @@ def test_patch_rejects_bad_values(client: TestClient, body: dict[str, Any]) -> N
     assert client.get(f"/dashboard/webhooks/{hook['id']}", headers=auth()).json()["data"] == {
         **{k: v for k, v in hook.items() if k != "secret"},
         "lastTriggeredAt": None,
+        "disabledReason": None,
     }
 
 

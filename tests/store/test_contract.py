@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from typing import Any
 
 from webhookd.domain import ids
 from webhookd.domain.models import (
@@ -13,7 +14,7 @@ from webhookd.domain.models import (
     Settlement,
     Webhook,
 )
-from webhookd.store.base import Store, WebhookChanges
+from webhookd.store.base import ClaimRequest, DeliveryFilter, Store, WebhookChanges
 
 T0 = 1_750_000_000_000
 DAY = 86_400_000
@@ -34,6 +35,13 @@ def webhook(tenant: str = "a", events: tuple[str, ...] = ("*",), active: bool = 
 
 def event(tenant: str = "a", kind: str = "verification.completed", at: int = T0) -> Event:
     return Event(ids.new_id(ids.EVENT, at), tenant, kind, b'{"event":"x"}', at)
+
+
+async def claim(
+    store: Store, now: int, limit: int, lease: int = 30_000, **request: Any
+) -> list[Job]:
+    fields: dict[str, Any] = {"retry_slots": limit, "per_webhook": 1000, "busy": {}, **request}
+    return await store.claim(ClaimRequest(now, lease, limit, **fields))
 
 
 def settled(job: Job, status: DeliveryStatus, at: int, next_at: int | None = None) -> Settlement:
@@ -92,7 +100,7 @@ async def test_publish_fans_out_to_active_subscribers_of_the_tenant(store: Store
     published = await store.publish(event("a"), None, DAY)
     assert published.deliveries == 2
     assert published.created is True
-    jobs = await store.claim(T0, 10, 30_000)
+    jobs = await claim(store, T0, 10, 30_000)
     assert sorted(job.webhook_id for job in jobs) == sorted([hooks[0].id, hooks[1].id])
     assert all(job.body == b'{"event":"x"}' and job.attempts == 0 for job in jobs)
 
@@ -112,24 +120,24 @@ async def test_idempotency_key_replays_within_the_window(store: Store) -> None:
 async def test_claim_leases_and_an_expired_lease_is_claimed_again(store: Store) -> None:
     await store.create_webhook(webhook())
     await store.publish(event(), None, DAY)
-    [job] = await store.claim(T0, 10, 30_000)
-    assert await store.claim(T0 + 29_000, 10, 30_000) == []
-    [again] = await store.claim(T0 + 31_000, 10, 30_000)
+    [job] = await claim(store, T0, 10, 30_000)
+    assert await claim(store, T0 + 29_000, 10, 30_000) == []
+    [again] = await claim(store, T0 + 31_000, 10, 30_000)
     assert again.delivery_id == job.delivery_id
     assert again.lease_token != job.lease_token
     # The first worker lost its lease: its late result must not overwrite the new owner's.
-    assert await store.settle([settled(job, DeliveryStatus.FAILED, T0 + 32_000)], T0) == 0
-    assert await store.settle([settled(again, DeliveryStatus.DELIVERED, T0 + 33_000)], T0) == 1
-    assert await store.claim(T0 + DAY, 10, 30_000) == []
+    assert await store.settle([settled(job, DeliveryStatus.FAILED, T0 + 32_000)], DAY) == 0
+    assert await store.settle([settled(again, DeliveryStatus.DELIVERED, T0 + 33_000)], DAY) == 1
+    assert await claim(store, T0 + DAY, 10, 30_000) == []
 
 
 async def test_claim_respects_the_limit_and_due_time(store: Store) -> None:
     await store.create_webhook(webhook())
     for offset in range(5):
         await store.publish(event(at=T0 + offset), None, DAY)
-    assert await store.claim(T0 - 1, 10, 1000) == []
-    first = await store.claim(T0 + 10, 3, 1000)
-    rest = await store.claim(T0 + 10, 3, 1000)
+    assert await claim(store, T0 - 1, 10, 1000) == []
+    first = await claim(store, T0 + 10, 3, 1000)
+    rest = await claim(store, T0 + 10, 3, 1000)
     assert (len(first), len(rest)) == (3, 2)
     assert {j.delivery_id for j in first}.isdisjoint({j.delivery_id for j in rest})
 
@@ -138,10 +146,10 @@ async def test_pending_settle_schedules_the_next_attempt(store: Store) -> None:
     hook = webhook()
     await store.create_webhook(hook)
     await store.publish(event(), None, DAY)
-    [job] = await store.claim(T0, 1, 30_000)
-    await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 10, next_at=T0 + 5000)], T0)
-    assert await store.claim(T0 + 4999, 1, 30_000) == []
-    [retry] = await store.claim(T0 + 5000, 1, 30_000)
+    [job] = await claim(store, T0, 1, 30_000)
+    await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 10, next_at=T0 + 5000)], DAY)
+    assert await claim(store, T0 + 4999, 1, 30_000) == []
+    [retry] = await claim(store, T0 + 5000, 1, 30_000)
     assert retry.delivery_id == job.delivery_id
     assert retry.attempts == 1
     got = await store.get_webhook("a", hook.id)
@@ -154,7 +162,7 @@ async def test_deleting_a_webhook_drops_its_queued_deliveries(store: Store) -> N
     await store.create_webhook(hook)
     await store.publish(event(), None, DAY)
     await store.delete_webhook("a", hook.id)
-    assert await store.claim(T0 + DAY, 10, 1000) == []
+    assert await claim(store, T0 + DAY, 10, 1000) == []
 
 
 async def test_claim_reports_a_disabled_webhook(store: Store) -> None:
@@ -162,7 +170,7 @@ async def test_claim_reports_a_disabled_webhook(store: Store) -> None:
     await store.create_webhook(hook)
     await store.publish(event(), None, DAY)
     await store.toggle_webhook("a", hook.id)
-    [job] = await store.claim(T0, 1, 1000)
+    [job] = await claim(store, T0, 1, 1000)
     assert job.webhook_active is False
 
 
@@ -178,3 +186,193 @@ async def test_publish_wakes_a_waiting_worker(store: Store) -> None:
 
 async def test_ping_answers(store: Store) -> None:
     await store.ping()
+
+
+async def test_retries_use_only_their_slots_and_first_attempts_come_too(store: Store) -> None:
+    await store.create_webhook(webhook())
+    for offset in range(4):
+        await store.publish(event(at=T0 + offset), None, DAY)
+    jobs = await claim(store, T0 + 10, 4)
+    for job in jobs:  # all four failed once: they are retries now
+        await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 20, next_at=T0 + 30)], DAY)
+    for offset in range(4):
+        await store.publish(event(at=T0 + 40 + offset), None, DAY)
+    picked = await claim(store, T0 + 100, 4, retry_slots=1)
+    assert sorted(job.attempts for job in picked) == [0, 0, 0, 1]
+
+
+async def test_no_webhook_gets_more_than_its_share(store: Store) -> None:
+    slow, fast = webhook(), webhook()
+    await store.create_webhook(slow)
+    await store.publish(event(at=T0), None, DAY)
+    await store.publish(event(at=T0 + 1), None, DAY)
+    await store.create_webhook(fast)
+    for offset in range(2, 6):
+        await store.publish(event(at=T0 + offset), None, DAY)
+    # slow has 6 due, fast 4; slow already has 1 in flight in this worker
+    picked = await claim(store, T0 + 10, 6, per_webhook=2, busy={slow.id: 1})
+    per_hook = {hook.id: sum(job.webhook_id == hook.id for job in picked) for hook in (slow, fast)}
+    assert per_hook == {slow.id: 1, fast.id: 2}
+
+
+async def test_success_resets_the_failure_clock_and_long_failure_disables(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+
+    async def attempt(at: int, status: DeliveryStatus) -> None:
+        await store.publish(event(at=at), None, DAY)
+        [job] = await claim(store, at, 1)
+        await store.settle([settled(job, status, at)], 2 * DAY)
+
+    await attempt(T0, DeliveryStatus.FAILED)
+    await attempt(T0 + DAY, DeliveryStatus.DELIVERED)  # resets the clock
+    await attempt(T0 + 2 * DAY, DeliveryStatus.FAILED)
+    await attempt(T0 + 3 * DAY, DeliveryStatus.FAILED)
+    still = await store.get_webhook("a", hook.id)
+    assert still is not None
+    assert still.active is True
+    await attempt(T0 + 4 * DAY, DeliveryStatus.FAILED)  # failing for 2 days now
+    off = await store.get_webhook("a", hook.id)
+    assert off is not None
+    assert off.active is False
+    assert off.disabled_reason is not None
+    assert "2.0 days" in off.disabled_reason
+    on = await store.toggle_webhook("a", hook.id)
+    assert on is not None
+    assert (on.active, on.disabled_reason) == (True, None)
+
+
+async def test_a_disable_reason_disables_at_once(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    await store.publish(event(), None, DAY)
+    [job] = await claim(store, T0, 1)
+    gone = Settlement(
+        job, Attempt(job.delivery_id, T0, SendResult(410, None, 3)), DeliveryStatus.FAILED,
+        disable_reason="gone",
+    )  # fmt: skip
+    await store.settle([gone], DAY)
+    got = await store.get_webhook("a", hook.id)
+    assert got is not None
+    assert (got.active, got.disabled_reason) == (False, "gone")
+
+
+async def test_delivery_log_pages_newest_first_with_filters(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    for offset, kind in enumerate(["verification.completed", "verification.failed"] * 3):
+        await store.publish(event(kind=kind, at=T0 + offset), None, DAY)
+    everything = await store.list_deliveries("a", hook.id, DeliveryFilter(limit=10), T0)
+    assert [d.created_at for d in everything] == [T0 + 5 - i for i in range(6)]
+    page = await store.list_deliveries("a", hook.id, DeliveryFilter(limit=4), T0)
+    rest = await store.list_deliveries(
+        "a", hook.id, DeliveryFilter(before=page[-1].id, limit=4), T0
+    )
+    assert [d.id for d in page + rest] == [d.id for d in everything]
+    failed_kind = DeliveryFilter(event_type="verification.failed", limit=10)
+    assert len(await store.list_deliveries("a", hook.id, failed_kind, T0)) == 3
+    pending = DeliveryFilter(status=DeliveryStatus.PENDING, limit=10)
+    assert len(await store.list_deliveries("a", hook.id, pending, T0)) == 6
+    assert await store.list_deliveries("b", hook.id, DeliveryFilter(), T0) == []
+
+
+async def test_delivery_detail_has_body_and_every_attempt(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    await store.publish(event(), None, DAY)
+    [job] = await claim(store, T0, 1)
+    await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 1, next_at=T0 + 2)], DAY)
+    [job] = await claim(store, T0 + 2, 1)
+    await store.settle([settled(job, DeliveryStatus.DELIVERED, T0 + 3)], DAY)
+    detail = await store.get_delivery("a", hook.id, job.delivery_id, T0 + 4)
+    assert detail is not None
+    assert detail.body == b'{"event":"x"}'
+    assert [(a.attempted_at, a.result.http_status) for a in detail.attempts] == [
+        (T0 + 1, 500),
+        (T0 + 3, 200),
+    ]
+    assert detail.delivery.status is DeliveryStatus.DELIVERED
+    assert detail.delivery.next_attempt_at is None
+    assert await store.get_delivery("b", hook.id, job.delivery_id, T0) is None
+
+
+async def test_resend_reuses_the_id_and_refuses_while_in_flight(store: Store) -> None:
+    from webhookd.errors import Conflict
+
+    hook = webhook()
+    await store.create_webhook(hook)
+    await store.publish(event(), None, DAY)
+    [job] = await claim(store, T0, 1)
+    try:
+        await store.resend("a", hook.id, job.delivery_id, T0 + 1)
+        raise AssertionError("resend of an in-flight delivery must raise Conflict")
+    except Conflict:
+        pass
+    await store.settle([settled(job, DeliveryStatus.FAILED, T0 + 2)], DAY)
+    again = await store.resend("a", hook.id, job.delivery_id, T0 + 3)
+    assert again is not None
+    assert (again.id, again.status, again.next_attempt_at) == (
+        job.delivery_id,
+        DeliveryStatus.PENDING,
+        T0 + 3,
+    )
+    [resent] = await claim(store, T0 + 3, 1)
+    assert resent.delivery_id == job.delivery_id
+    assert resent.manual is True
+    assert await store.resend("b", hook.id, job.delivery_id, T0) is None
+
+
+async def test_recover_requeues_failed_deliveries_in_the_window_once(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    for offset in range(5):
+        await store.publish(event(at=T0 + offset * 1000), None, DAY)
+    jobs = await claim(store, T0 + 10_000, 5)
+    statuses = [DeliveryStatus.FAILED] * 4 + [DeliveryStatus.DELIVERED]
+    ordered = sorted(jobs, key=lambda j: j.delivery_id)
+    await store.settle(
+        [settled(j, s, T0 + 10_001) for j, s in zip(ordered, statuses, strict=True)], DAY
+    )
+    # Failed: created at +0..+3 s. The window [+1 s, +4 s) holds three of them; the limit
+    # takes the oldest two first, a second call the third, a third call finds none left.
+    assert await store.recover("a", hook.id, T0 + 1000, T0 + 4000, T0 + 20_000, 2) == 2
+    assert await store.recover("a", hook.id, T0 + 1000, T0 + 4000, T0 + 20_000, 2) == 1
+    assert await store.recover("a", hook.id, T0 + 1000, T0 + 4000, T0 + 20_000, 2) == 0
+    requeued = await claim(store, T0 + 20_000, 10)
+    assert sorted(j.delivery_id for j in requeued) == [j.delivery_id for j in ordered[1:4]]
+    assert all(j.manual for j in requeued)
+    assert await store.recover("b", hook.id, T0, T0 + 9000, T0 + 20_000, 10) == -1
+
+
+async def test_test_sends_are_logged(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    test_event = Event(ids.new_id(ids.EVENT, T0), "a", "test", b"{}", T0)
+    attempt = Attempt(ids.new_id(ids.DELIVERY, T0), T0, SendResult(None, "refused", 4), {"X": "1"})
+    delivery_id = await store.record_test(hook, test_event, attempt)
+    detail = await store.get_delivery("a", hook.id, delivery_id, T0)
+    assert detail is not None
+    assert (detail.delivery.event_type, detail.delivery.status) == ("test", DeliveryStatus.FAILED)
+    assert detail.attempts[0].result.error == "refused"
+    assert detail.attempts[0].request_headers == {"X": "1"}
+    got = await store.get_webhook("a", hook.id)
+    assert got is not None
+    assert got.last_triggered_at == T0
+    assert await claim(store, T0 + DAY, 10) == []
+
+
+async def test_purge_removes_old_finished_events_in_batches(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    for offset in range(5):
+        await store.publish(event(at=T0 + offset), None, DAY)
+    jobs = await claim(store, T0 + 10, 3)
+    await store.settle([settled(j, DeliveryStatus.DELIVERED, T0 + 11) for j in jobs], DAY)
+    await store.publish(event(at=T0 + DAY), None, DAY)  # young: kept
+    # Three finished old events; two still pending (kept until they finish).
+    assert await store.purge(T0 + DAY, 2) == 2
+    assert await store.purge(T0 + DAY, 2) == 1
+    assert await store.purge(T0 + DAY, 2) == 0
+    left = await store.list_deliveries("a", hook.id, DeliveryFilter(limit=10), T0 + DAY)
+    assert len(left) == 3
+    assert all(d.status is DeliveryStatus.PENDING for d in left)

@@ -1,28 +1,73 @@
 """The retry policy decides from the answer, the attempt count, the time and the jitter."""
 
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
 import pytest
 
 from webhookd.domain import retry
 from webhookd.domain.models import DeliveryStatus, SendResult
+from webhookd.domain.retry import Decision
 
 OK = SendResult(204, None, 5)
 FAIL = SendResult(500, None, 5)
 NO_ANSWER = SendResult(None, "timed out", 5)
 REDIRECT = SendResult(302, None, 5)
+NO_JITTER = retry.Policy((5, 60), 0)
+
+
+def zero() -> float:
+    return 0.0
 
 
 def test_only_2xx_is_delivered() -> None:
-    policy = retry.Policy((5,), 0)
-    assert policy.decide(OK, 1, 0, lambda: 0)[0] is DeliveryStatus.DELIVERED
-    for result in (FAIL, NO_ANSWER, REDIRECT):
-        assert policy.decide(result, 1, 0, lambda: 0) == (DeliveryStatus.PENDING, 5000)
+    assert NO_JITTER.decide(OK, 1, 0, zero) == Decision(DeliveryStatus.DELIVERED)
+    for result in (FAIL, NO_ANSWER, REDIRECT, SendResult(404, None, 1)):
+        assert NO_JITTER.decide(result, 1, 0, zero) == Decision(DeliveryStatus.PENDING, 5000)
 
 
 def test_gives_up_when_the_schedule_is_spent() -> None:
-    policy = retry.Policy((1, 2), 0)
-    assert policy.decide(FAIL, 2, 1000, lambda: 0) == (DeliveryStatus.PENDING, 3000)
-    assert policy.decide(FAIL, 3, 1000, lambda: 0) == (DeliveryStatus.FAILED, None)
-    assert retry.Policy((), 0).decide(FAIL, 1, 0, lambda: 0) == (DeliveryStatus.FAILED, None)
+    assert NO_JITTER.decide(FAIL, 2, 1000, zero) == Decision(DeliveryStatus.PENDING, 61_000)
+    assert NO_JITTER.decide(FAIL, 3, 1000, zero) == Decision(DeliveryStatus.FAILED)
+    assert retry.Policy((), 0).decide(FAIL, 1, 0, zero) == Decision(DeliveryStatus.FAILED)
+
+
+def test_410_fails_and_disables() -> None:
+    decision = NO_JITTER.decide(SendResult(410, None, 1), 1, 0, zero)
+    assert decision.status is DeliveryStatus.FAILED
+    assert decision.next_attempt_at is None
+    assert decision.disable_reason is not None
+    assert "410" in decision.disable_reason
+
+
+def test_a_manual_resend_is_one_attempt() -> None:
+    assert NO_JITTER.decide(FAIL, 1, 0, zero, manual=True) == Decision(DeliveryStatus.FAILED)
+    assert NO_JITTER.decide(OK, 7, 0, zero, manual=True) == Decision(DeliveryStatus.DELIVERED)
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "delay_ms"),
+    [
+        (429, "7", 7000),  # inside [5 s, 10 s]: as asked
+        (503, "1", 5000),  # shorter than scheduled: the schedule wins
+        (429, "3600", 10_000),  # longer than twice the schedule: clamped
+        (429, "soon", 5000),  # unreadable: the schedule
+        (500, "7", 5000),  # only 429 and 503 carry it
+    ],
+)
+def test_retry_after_is_honoured_within_bounds(status: int, header: str, delay_ms: int) -> None:
+    result = SendResult(status, None, 1, retry_after=header)
+    assert NO_JITTER.decide(result, 1, 0, zero).next_attempt_at == delay_ms
+
+
+def test_retry_after_as_an_http_date() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    later = format_datetime(datetime(2026, 1, 1, 12, 0, 8, tzinfo=UTC), usegmt=True)
+    now_ms = round(now.timestamp() * 1000)
+    assert retry.parse_retry_after(later, now_ms) == 8000
+    result = SendResult(503, None, 1, retry_after=later)
+    assert NO_JITTER.decide(result, 1, now_ms, zero).next_attempt_at == now_ms + 8000
+    assert retry.parse_retry_after("Mon, 32 Foo 2026", now_ms) is None
 
 
 @pytest.mark.parametrize("draw", [-1.0, 0.0, 1.0])

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from webhookd import __version__, store
-from webhookd.api import auth, events, limits, ops, responses, webhooks
+from webhookd.api import auth, deliveries, events, limits, ops, responses, webhooks
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
-from webhookd.delivery.worker import Worker
+from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock
 from webhookd.service import Service
 
@@ -29,15 +29,7 @@ def create_app(
         await db.open()
         await sender.start()
         app.state.service = Service(db, sender, settings.catalog, now)
-        worker = Worker(
-            db,
-            sender,
-            settings.retry_policy,
-            attempt_timeout=settings.delivery_timeout,
-            concurrency=settings.worker_concurrency,
-            poll_interval=settings.poll_interval,
-            now=now,
-        )
+        worker = Worker(db, sender, settings.retry_policy, worker_limits(settings), now=now)
         task = asyncio.create_task(worker.run()) if run_worker else None
         try:
             yield
@@ -58,7 +50,19 @@ def create_app(
     app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
     responses.install(app)
     app.include_router(webhooks.router)
+    app.include_router(deliveries.router)
     app.include_router(events.router)
     app.include_router(ops.router)
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
     return app
+
+
+def worker_limits(settings: Settings) -> Limits:
+    return Limits(
+        attempt_timeout=settings.delivery_timeout,
+        concurrency=settings.worker_concurrency,
+        per_webhook=settings.webhook_concurrency,
+        reserved_first=max(1, settings.worker_concurrency // 4),
+        poll_interval=settings.poll_interval,
+        retention_ms=round(settings.retention_days * 86_400_000),
+    )

@@ -43,10 +43,14 @@ def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSON
     return JSONResponse(error_body(status, text), status_code=status, headers=headers)
 
 
+_SOURCES = ("body", "query", "path", "header")
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     problems = []
     for problem in exc.errors()[:3]:
-        where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        loc = problem.get("loc", ())
+        where = ".".join(str(part) for part in loc[1:] if loc and loc[0] in _SOURCES)
         kind = problem.get("type", "")
         if kind == "json_invalid":
             reason = problem.get("ctx", {}).get("error", "")

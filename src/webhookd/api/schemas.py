@@ -30,3 +30,8 @@ class PublishEvent(_Strict):
     event: str = Field(examples=["verification.completed"])
     data: dict[str, Any] = Field(default_factory=dict, examples=[{"recordId": "rec_123"}])
     idempotencyKey: str | None = Field(None, min_length=1, max_length=255)
+
+
+class Recover(_Strict):
+    since: str = Field(examples=["2025-06-01T00:00:00.000Z"])
+    until: str | None = Field(None, examples=["2025-06-02T00:00:00.000Z"])

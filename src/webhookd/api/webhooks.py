@@ -39,6 +39,7 @@ def webhook_json(webhook: Webhook, *, secret: bool = False) -> dict[str, Any]:
     if not secret:
         last = webhook.last_triggered_at
         data["lastTriggeredAt"] = None if last is None else iso(last)
+        data["disabledReason"] = webhook.disabled_reason
     return data
 
 

@@ -51,6 +51,7 @@ class Sender:
             raise RuntimeError("Sender.start() was not called")
         started = time.perf_counter()
         status: int | None = None
+        retry_after: str | None = None
         excerpt = b""
         error: str | None = None
         try:
@@ -59,6 +60,7 @@ class Sender:
                     url, data=body, headers=dict(headers), allow_redirects=False
                 ) as response:
                     status = response.status
+                    retry_after = response.headers.get("Retry-After")
                     excerpt = await self._read_capped(response)
         except TimeoutError:
             error = f"timed out after {self.timeout:g} s"
@@ -70,7 +72,7 @@ class Sender:
         if status is not None and error is not None:
             error = f"answer cut short: {error}"
         text = excerpt[: self.excerpt_bytes].decode("utf-8", "replace")
-        return SendResult(status, error, duration_ms, text)
+        return SendResult(status, error, duration_ms, text, retry_after)
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """At most `max_response_bytes` of the body; the rest is never read."""

@@ -1,6 +1,6 @@
 """The records webhookd keeps and passes around. Times are epoch milliseconds."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -21,6 +21,7 @@ class Webhook:
     active: bool
     created_at: int
     last_triggered_at: int | None = None
+    disabled_reason: str | None = None  # set when webhookd disabled it, cleared on enable
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +38,14 @@ class Delivery:
     id: str
     event_id: str
     webhook_id: str
-    tenant_id: str
     event_type: str
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: int
+    next_attempt_at: int | None  # None once delivered or failed
     created_at: int
     last_attempt_at: int | None = None
     last_http_status: int | None = None
+    in_flight: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Job:
     body: bytes
     attempts: int
     lease_token: str
+    manual: bool = False  # a one-off resend: no automatic retry chain follows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class SendResult:
     error: str | None
     duration_ms: int
     response_excerpt: str = ""
+    retry_after: str | None = None  # the answer's Retry-After header, as sent
 
     @property
     def ok(self) -> bool:
@@ -81,6 +84,7 @@ class Attempt:
     delivery_id: str
     attempted_at: int
     result: SendResult
+    request_headers: dict[str, str] = field(default_factory=dict)  # signatures, never secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +95,13 @@ class Settlement:
     attempt: Attempt | None
     status: DeliveryStatus
     next_attempt_at: int | None = None
+    disable_reason: str | None = None  # disable the webhook now (410 Gone)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryDetail:
+    """One delivery for the log: its state, the exact body sent, every attempt."""
+
+    delivery: Delivery
+    body: bytes
+    attempts: list[Attempt]

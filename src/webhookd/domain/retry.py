@@ -1,26 +1,64 @@
-"""When to try a delivery again, and when to give up. Pure: time and jitter are passed in.
+"""When to try a delivery again, when to give up, when to stop sending to a webhook.
 
-The first attempt is immediate; attempt k+1 waits `schedule[k-1]` seconds, moved by
-up to ±jitter of itself so that a burst of failures does not come back as a burst.
-Only a 2xx answer is a success. When the schedule is spent the delivery fails.
+Pure: the time, the jitter and the answer are passed in.
+
+- The first attempt is immediate; after failed attempt k the next waits `schedule[k-1]`
+  seconds, moved by up to ±jitter of itself so a burst of failures is spread out.
+- Only a 2xx answer is a success. 3xx is a failure (redirects are never followed);
+  connection and DNS errors and timeouts are failures that are retried.
+- 429 and 503 may carry `Retry-After` (seconds or an HTTP date): it is honoured,
+  clamped to [scheduled delay, 2 x scheduled delay] so a receiver can slow us down
+  but not stall a delivery for days or make us hammer it.
+- 410 Gone means the endpoint is gone for good: the delivery fails and the webhook
+  is disabled.
+- A manual resend is a single attempt; it never starts a second retry chain.
+- When every attempt to a webhook has failed for `disable_after`, the webhook is
+  disabled (the store keeps "failing since", reset by any success).
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from webhookd.domain.models import DeliveryStatus, SendResult
 
 # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: about three days in all.
 DEFAULT_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+DEFAULT_DISABLE_AFTER_S = 5 * 86400
+GONE_REASON = "The endpoint answered 410 Gone; fix the URL, then enable the webhook again."
 
 Jitter = Callable[[], float]
 """Returns a number in [-1, 1]; `random.uniform(-1, 1)` in production."""
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    status: DeliveryStatus
+    next_attempt_at: int | None = None
+    disable_reason: str | None = None
+
+
+def parse_retry_after(value: str | None, now_ms: int) -> int | None:
+    """Milliseconds from now that `Retry-After` asks for; None if absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text) * 1000
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0, round(moment.timestamp() * 1000) - now_ms)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     schedule: Sequence[float] = DEFAULT_SCHEDULE
     jitter: float = 0.2
+    disable_after_s: float = DEFAULT_DISABLE_AFTER_S
 
     def delay_ms(self, attempts_made: int, jitter: Jitter) -> int | None:
         """Milliseconds to wait after `attempts_made` failed attempts; None = give up."""
@@ -30,15 +68,39 @@ class Policy:
         return max(0, round(base * 1000 * (1 + self.jitter * jitter())))
 
     def decide(
-        self, result: SendResult, attempts_made: int, now_ms: int, jitter: Jitter
-    ) -> tuple[DeliveryStatus, int | None]:
+        self,
+        result: SendResult,
+        attempts_made: int,
+        now_ms: int,
+        jitter: Jitter,
+        manual: bool = False,
+    ) -> Decision:
         """The delivery's new status and, when it stays pending, its next attempt time."""
         if result.ok:
-            return DeliveryStatus.DELIVERED, None
-        delay = self.delay_ms(attempts_made, jitter)
+            return Decision(DeliveryStatus.DELIVERED)
+        if result.http_status == 410:
+            return Decision(DeliveryStatus.FAILED, disable_reason=GONE_REASON)
+        delay = None if manual else self.delay_ms(attempts_made, jitter)
         if delay is None:
-            return DeliveryStatus.FAILED, None
-        return DeliveryStatus.PENDING, now_ms + delay
+            return Decision(DeliveryStatus.FAILED)
+        if result.http_status in (429, 503):
+            asked = parse_retry_after(result.retry_after, now_ms)
+            if asked is not None:
+                delay = min(max(asked, delay), 2 * delay)
+        return Decision(DeliveryStatus.PENDING, now_ms + delay)
+
+    @property
+    def disable_after_ms(self) -> int:
+        return round(self.disable_after_s * 1000)
+
+
+def disabled_for_failing(since_ms: int, now_ms: int) -> str:
+    """The reason shown on a webhook disabled after failing for too long."""
+    days = (now_ms - since_ms) / 86_400_000
+    return (
+        f"Every delivery attempt failed for {days:.1f} days, so webhookd disabled the webhook. "
+        "Fix the endpoint, enable the webhook, then recover the failed deliveries."
+    )
 
 
 def parse_schedule(spec: str) -> tuple[float, ...]:

@@ -11,11 +11,20 @@ Rules every implementation keeps:
 - a dependency failure raises `errors.Unavailable`, never a driver exception.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from webhookd.domain.models import Event, Job, Settlement, Webhook
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    DeliveryStatus,
+    Event,
+    Job,
+    Settlement,
+    Webhook,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,32 @@ class Published:
     event_id: str
     deliveries: int
     created: bool  # False when an idempotency key matched an earlier event
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """How much work a worker can take now.
+
+    Up to `slots` deliveries, of which at most `retry_slots` already attempted ones: the
+    rest of the worker's slots stay reserved for first attempts, so a retry backlog
+    cannot delay fresh events. No webhook gets more than `per_webhook` in flight,
+    counting `busy` (what this worker already has in flight, per webhook).
+    """
+
+    now_ms: int
+    lease_ms: int
+    slots: int
+    retry_slots: int
+    per_webhook: int
+    busy: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    status: DeliveryStatus | None = None
+    event_type: str | None = None
+    before: str | None = None  # cursor: the last id of the previous page
+    limit: int = 50
 
 
 class Store(Protocol):
@@ -55,11 +90,9 @@ class Store(Protocol):
     ) -> Webhook | None: ...
 
     async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        """Flip `active` atomically; the webhook as it is afterwards."""
+        """Flip `active` atomically (enabling clears `disabled_reason`)."""
 
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool: ...
-
-    async def mark_triggered(self, webhook_id: str, at_ms: int) -> None: ...
 
     # events and the delivery queue
     async def publish(
@@ -67,11 +100,41 @@ class Store(Protocol):
     ) -> Published:
         """Store the event and its deliveries (due at `event.created_at`) in one transaction."""
 
-    async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[Job]:
-        """Lease up to `limit` due deliveries until `now_ms + lease_ms`."""
+    async def claim(self, request: ClaimRequest) -> list[Job]:
+        """Lease due deliveries until `now + lease`, first attempts before retries."""
 
-    async def settle(self, settlements: Sequence[Settlement], now_ms: int) -> int:
-        """Record attempts and new states; skip any whose lease was lost. Returns applied count."""
+    async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
+        """Record attempts and new states; skip any whose lease was lost. Returns applied count.
+
+        Also keeps each webhook's failure clock: a success resets it, and a webhook whose
+        attempts have all failed for `disable_after_ms` is disabled with a reason.
+        """
+
+    async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
+        """Log a test send (already made) as a delivery with one attempt; its id."""
 
     async def wait_for_work(self, timeout: float) -> None:
         """Return when new deliveries may be due, or after `timeout` seconds."""
+
+    # the delivery log
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
+    ) -> list[Delivery]:
+        """Newest first."""
+
+    async def get_delivery(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> DeliveryDetail | None: ...
+
+    async def resend(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> Delivery | None:
+        """Make the delivery due now (same id). Raises Conflict while it is in flight."""
+
+    async def recover(
+        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+    ) -> int:
+        """Re-queue failed deliveries created in [since, until), oldest first; how many."""
+
+    async def purge(self, before_ms: int, batch: int) -> int:
+        """Delete up to `batch` finished events older than `before_ms` with their log."""

@@ -21,7 +21,7 @@ def load(dialect: str) -> list[Migration]:
     folder = resources.files("webhookd.store").joinpath("sql", dialect)
     found = []
     for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
+        if entry.name.endswith(".sql") and entry.name[:1].isdigit():
             number, _, rest = entry.name.partition("_")
             found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text()))
     return sorted(found, key=lambda migration: migration.version)

@@ -5,6 +5,7 @@ per transaction: the event loop never blocks on disk, and there is one writer pa
 Writers take the lock up front (`BEGIN IMMEDIATE`); `busy_timeout` covers another
 process (such as `webhookd emit`) writing the same file. New work wakes the
 in-process worker through an asyncio.Event; other processes' work is found by polling.
+Statements live in `sql/sqlite/queries.sql`.
 """
 
 import asyncio
@@ -13,34 +14,27 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog, clock, ids
-from webhookd.domain.models import DeliveryStatus, Event, Job, Settlement, Webhook
-from webhookd.errors import Unavailable
-from webhookd.store import migrations
-from webhookd.store.base import Published, WebhookChanges
+from webhookd.domain import catalog, clock
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    DeliveryStatus,
+    Event,
+    Job,
+    Settlement,
+    Webhook,
+)
+from webhookd.errors import Conflict, Unavailable
+from webhookd.store import migrations, queries, rows
+from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
 
 T = TypeVar("T")
-_WEBHOOK_COLUMNS = (
-    "id, tenant_id, url, events, description, secret, active, created_at, last_triggered_at"
-)
-
-
-def _webhook(row: sqlite3.Row) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        url=row["url"],
-        events=tuple(orjson.loads(row["events"])),
-        description=row["description"],
-        secret=row["secret"],
-        active=bool(row["active"]),
-        created_at=row["created_at"],
-        last_triggered_at=row["last_triggered_at"],
-    )
+Q = queries.load("sqlite")
 
 
 class SQLiteStore:
@@ -115,80 +109,52 @@ class SQLiteStore:
     # webhooks -----------------------------------------------------------------------
     async def create_webhook(self, webhook: Webhook) -> None:
         w = webhook
-        row = (
-            w.id,
-            w.tenant_id,
-            w.url,
-            orjson.dumps(list(w.events)).decode(),
-            w.description,
-            w.secret,
-            int(w.active),
-            w.created_at,
-            w.last_triggered_at,
-        )
-        await self._run(
-            lambda conn: conn.execute(
-                f"INSERT INTO webhooks ({_WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
-            ),
-            write=True,
-        )
+        params = {
+            "id": w.id, "tenant": w.tenant_id, "url": w.url, "events": rows.dump_events(w.events),
+            "description": w.description, "secret": w.secret, "active": int(w.active),
+            "created_at": w.created_at,
+        }  # fmt: skip
+        await self._run(lambda conn: conn.execute(Q["insert_webhook"], params), write=True)
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
-        sql = f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = ? ORDER BY id"
-        rows = await self._run(lambda conn: conn.execute(sql, (tenant_id,)).fetchall())
-        return [_webhook(row) for row in rows]
+        found = await self._run(
+            lambda conn: conn.execute(Q["list_webhooks"], {"tenant": tenant_id}).fetchall()
+        )
+        return [rows.webhook(row) for row in found]
 
     @staticmethod
     def _get(conn: sqlite3.Connection, tenant_id: str, webhook_id: str) -> Webhook | None:
-        sql = f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = ? AND id = ?"
-        row = conn.execute(sql, (tenant_id, webhook_id)).fetchone()
-        return None if row is None else _webhook(row)
+        row = conn.execute(Q["get_webhook"], {"tenant": tenant_id, "id": webhook_id}).fetchone()
+        return None if row is None else rows.webhook(row)
 
     async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
         return await self._run(lambda conn: self._get(conn, tenant_id, webhook_id))
 
+    async def _change(
+        self, name: str, tenant_id: str, webhook_id: str, **extra: Any
+    ) -> Webhook | None:
+        def change(conn: sqlite3.Connection) -> Webhook | None:
+            conn.execute(Q[name], {"tenant": tenant_id, "id": webhook_id, **extra})
+            return self._get(conn, tenant_id, webhook_id)
+
+        return await self._run(change, write=True)
+
     async def update_webhook(
         self, tenant_id: str, webhook_id: str, changes: WebhookChanges
     ) -> Webhook | None:
-        values = {
-            "url": changes.url,
-            "events": None
-            if changes.events is None
-            else orjson.dumps(list(changes.events)).decode(),
-            "description": changes.description,
-        }
-        values = {column: value for column, value in values.items() if value is not None}
-
-        def update(conn: sqlite3.Connection) -> Webhook | None:
-            if values:
-                assignments = ", ".join(f"{column} = ?" for column in values)
-                conn.execute(
-                    f"UPDATE webhooks SET {assignments} WHERE tenant_id = ? AND id = ?",
-                    (*values.values(), tenant_id, webhook_id),
-                )
-            return self._get(conn, tenant_id, webhook_id)
-
-        return await self._run(update, write=True)
+        events = None if changes.events is None else rows.dump_events(changes.events)
+        return await self._change(
+            "update_webhook", tenant_id, webhook_id,
+            url=changes.url, events=events, description=changes.description,
+        )  # fmt: skip
 
     async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        def toggle(conn: sqlite3.Connection) -> Webhook | None:
-            conn.execute(
-                "UPDATE webhooks SET active = 1 - active WHERE tenant_id = ? AND id = ?",
-                (tenant_id, webhook_id),
-            )
-            return self._get(conn, tenant_id, webhook_id)
-
-        return await self._run(toggle, write=True)
+        return await self._change("toggle_webhook", tenant_id, webhook_id)
 
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
-        sql = "DELETE FROM webhooks WHERE tenant_id = ? AND id = ?"
-        cursor = await self._run(
-            lambda conn: conn.execute(sql, (tenant_id, webhook_id)), write=True
-        )
+        params = {"tenant": tenant_id, "id": webhook_id}
+        cursor = await self._run(lambda conn: conn.execute(Q["delete_webhook"], params), True)
         return cursor.rowcount > 0
-
-    async def mark_triggered(self, webhook_id: str, at_ms: int) -> None:
-        await self._run(lambda conn: conn.execute(_TOUCH_WEBHOOK, (at_ms, webhook_id)), write=True)
 
     # events and the queue -----------------------------------------------------------
     async def publish(
@@ -196,52 +162,20 @@ class SQLiteStore:
     ) -> Published:
         def publish(conn: sqlite3.Connection) -> Published:
             if idempotency_key is not None:
-                earlier = conn.execute(
-                    "SELECT id, deliveries, created_at FROM events"
-                    " WHERE tenant_id = ? AND idempotency_key = ?",
-                    (event.tenant_id, idempotency_key),
-                ).fetchone()
+                key = {"tenant": event.tenant_id, "key": idempotency_key}
+                earlier = conn.execute(Q["find_idempotent"], key).fetchone()
                 if earlier is not None:
                     if earlier["created_at"] > event.created_at - idempotency_window_ms:
                         return Published(earlier["id"], earlier["deliveries"], created=False)
-                    conn.execute(
-                        "UPDATE events SET idempotency_key = NULL WHERE id = ?", (earlier["id"],)
-                    )
-            hooks = conn.execute(
-                "SELECT id, events FROM webhooks WHERE tenant_id = ? AND active = 1 ORDER BY id",
-                (event.tenant_id,),
-            ).fetchall()
+                    conn.execute(Q["forget_idempotency_key"], {"id": earlier["id"]})
+            hooks = conn.execute(Q["active_webhooks"], {"tenant": event.tenant_id}).fetchall()
             targets = [
                 h["id"] for h in hooks if catalog.subscribes(orjson.loads(h["events"]), event.type)
             ]
-            conn.execute(
-                "INSERT INTO events (id, tenant_id, type, body, idempotency_key, deliveries,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.id,
-                    event.tenant_id,
-                    event.type,
-                    event.body,
-                    idempotency_key,
-                    len(targets),
-                    event.created_at,
-                ),
-            )
+            conn.execute(Q["insert_event"], rows.event_params(event, idempotency_key, len(targets)))
             conn.executemany(
-                "INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status,"
-                " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                [
-                    (
-                        ids.new_id(ids.DELIVERY, event.created_at),
-                        event.id,
-                        webhook_id,
-                        event.tenant_id,
-                        event.type,
-                        event.created_at,
-                        event.created_at,
-                    )
-                    for webhook_id in targets
-                ],
+                Q["insert_delivery"],
+                [rows.delivery_params(event, webhook_id) for webhook_id in targets],
             )
             return Published(event.id, len(targets), created=True)
 
@@ -250,47 +184,48 @@ class SQLiteStore:
             self._work.set()
         return published
 
-    async def claim(self, now_ms: int, limit: int, lease_ms: int) -> list[Job]:
+    async def claim(self, request: ClaimRequest) -> list[Job]:
         token = secrets.token_hex(8)
 
         def claim(conn: sqlite3.Connection) -> list[Job]:
-            conn.execute(
-                "UPDATE deliveries SET locked_until = ?, lease_token = ? WHERE id IN ("
-                " SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?"
-                " AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_attempt_at LIMIT ?)",
-                (now_ms + lease_ms, token, now_ms, now_ms, limit),
+            picked = rows.pick_fairly(
+                request,
+                lambda lane, saturated, limit: conn.execute(
+                    Q[lane], {"now": request.now_ms, "saturated": saturated, "limit": limit}
+                ).fetchall(),
             )
-            rows = conn.execute(
-                "SELECT d.id, d.webhook_id, d.event_type, d.attempts, w.url, w.secret, w.active,"
-                " e.body FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id"
-                " JOIN events e ON e.id = d.event_id WHERE d.lease_token = ?",
-                (token,),
-            ).fetchall()
-            return [
-                Job(
-                    delivery_id=r["id"],
-                    webhook_id=r["webhook_id"],
-                    event_type=r["event_type"],
-                    url=r["url"],
-                    secret=r["secret"],
-                    webhook_active=bool(r["active"]),
-                    body=bytes(r["body"]),
-                    attempts=r["attempts"],
-                    lease_token=token,
-                )
-                for r in rows
-            ]
+            if not picked:
+                return []
+            until = request.now_ms + request.lease_ms
+            conn.execute(Q["lease"], {"until": until, "token": token, "ids": orjson.dumps(picked)})
+            return [rows.job(r, token) for r in conn.execute(Q["leased_jobs"], {"token": token})]
 
         return await self._run(claim, write=True)
 
-    async def settle(self, settlements: Sequence[Settlement], now_ms: int) -> int:
+    async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
         def settle(conn: sqlite3.Connection) -> int:
-            return sum(_settle_one(conn, settlement) for settlement in settlements)
+            return sum(_settle_one(conn, s, disable_after_ms) for s in settlements)
 
         applied = await self._run(settle, write=True)
         if any(s.status is DeliveryStatus.PENDING for s in settlements):
             self._work.set()
         return applied
+
+    async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
+        delivery_id = attempt.delivery_id
+        status = DeliveryStatus.DELIVERED if attempt.result.ok else DeliveryStatus.FAILED
+
+        def record(conn: sqlite3.Connection) -> str:
+            conn.execute(Q["insert_event"], rows.event_params(event, None, 1))
+            conn.execute(
+                Q["insert_delivery"],
+                rows.delivery_params(event, webhook.id, delivery_id, status, attempts=1, manual=1),
+            )
+            conn.execute(Q["record_attempt"], rows.attempt_params(attempt))
+            conn.execute(Q["touch_webhook"], {"at": attempt.attempted_at, "id": webhook.id})
+            return delivery_id
+
+        return await self._run(record, write=True)
 
     async def wait_for_work(self, timeout: float) -> None:
         try:
@@ -300,52 +235,93 @@ class SQLiteStore:
         finally:
             self._work.clear()
 
+    # the delivery log ---------------------------------------------------------------
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
+    ) -> list[Delivery]:
+        params = {
+            "tenant": tenant_id, "webhook": webhook_id, "limit": where.limit,
+            "status": None if where.status is None else where.status.value,
+            "event": where.event_type, "before": where.before,
+        }  # fmt: skip
+        found = await self._run(lambda conn: conn.execute(Q["list_deliveries"], params).fetchall())
+        return [rows.delivery(row, now_ms) for row in found]
 
-_SETTLE = """
-UPDATE deliveries
-   SET status = ?, next_attempt_at = coalesce(?, next_attempt_at), attempts = attempts + ?,
-       last_attempt_at = coalesce(?, last_attempt_at),
-       last_http_status = coalesce(?, last_http_status), locked_until = NULL, lease_token = NULL
- WHERE id = ? AND lease_token = ?
-"""
-_RECORD_ATTEMPT = """
-INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error, response_excerpt)
-VALUES (?, ?, ?, ?, ?, ?)
-"""
-_TOUCH_WEBHOOK = """
-UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), ?) WHERE id = ?
-"""
+    async def get_delivery(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> DeliveryDetail | None:
+        def get(conn: sqlite3.Connection) -> DeliveryDetail | None:
+            params = {"tenant": tenant_id, "webhook": webhook_id, "id": delivery_id}
+            row = conn.execute(Q["get_delivery"], params).fetchone()
+            if row is None:
+                return None
+            tried = conn.execute(Q["attempts_of"], {"id": delivery_id}).fetchall()
+            return DeliveryDetail(
+                rows.delivery(row, now_ms), bytes(row["body"]), [rows.attempt(a) for a in tried]
+            )
+
+        return await self._run(get)
+
+    async def resend(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> Delivery | None:
+        def resend(conn: sqlite3.Connection) -> Delivery | None:
+            params = {"tenant": tenant_id, "webhook": webhook_id, "id": delivery_id}
+            row = conn.execute(Q["get_delivery"], params).fetchone()
+            if row is None:
+                return None
+            if rows.delivery(row, now_ms).in_flight:
+                raise Conflict(f"Delivery {delivery_id} is being sent right now; try again later.")
+            conn.execute(Q["resend"], {"id": delivery_id, "now": now_ms})
+            return rows.delivery(conn.execute(Q["get_delivery"], params).fetchone(), now_ms)
+
+        delivery = await self._run(resend, write=True)
+        if delivery is not None:
+            self._work.set()
+        return delivery
+
+    async def recover(
+        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+    ) -> int:
+        params = {
+            "webhook": webhook_id, "since": since_ms, "until": until_ms, "now": now_ms,
+            "limit": limit,
+        }  # fmt: skip
+
+        def recover(conn: sqlite3.Connection) -> int:
+            if self._get(conn, tenant_id, webhook_id) is None:
+                return -1
+            return conn.execute(Q["recover"], params).rowcount
+
+        count = await self._run(recover, write=True)
+        if count > 0:
+            self._work.set()
+        return count
+
+    async def purge(self, before_ms: int, batch: int) -> int:
+        params = {"before": before_ms, "batch": batch}
+        cursor = await self._run(lambda conn: conn.execute(Q["purge"], params), write=True)
+        return cursor.rowcount
 
 
-def _settle_one(conn: sqlite3.Connection, s: Settlement) -> bool:
+def _settle_one(conn: sqlite3.Connection, s: Settlement, disable_after_ms: int) -> bool:
     """Apply one result if the lease is still ours; False when another worker took over."""
-    attempt, job = s.attempt, s.job
-    result = None if attempt is None else attempt.result
-    cursor = conn.execute(
-        _SETTLE,
-        (
-            s.status.value,
-            s.next_attempt_at,
-            0 if attempt is None else 1,
-            None if attempt is None else attempt.attempted_at,
-            None if result is None else result.http_status,
-            job.delivery_id,
-            job.lease_token,
-        ),
-    )
-    if cursor.rowcount == 0:
+    if conn.execute(Q["settle"], rows.settle_params(s)).rowcount == 0:
         return False
-    if attempt is not None and result is not None:
-        conn.execute(
-            _RECORD_ATTEMPT,
-            (
-                job.delivery_id,
-                attempt.attempted_at,
-                result.duration_ms,
-                result.http_status,
-                result.error,
-                result.response_excerpt,
-            ),
-        )
-        conn.execute(_TOUCH_WEBHOOK, (attempt.attempted_at, job.webhook_id))
+    attempt, webhook_id = s.attempt, s.job.webhook_id
+    if attempt is None:
+        return True
+    conn.execute(Q["record_attempt"], rows.attempt_params(attempt))
+    conn.execute(Q["touch_webhook"], {"at": attempt.attempted_at, "id": webhook_id})
+    if attempt.result.ok:
+        conn.execute(Q["webhook_succeeded"], {"id": webhook_id})
+        return True
+    reason = s.disable_reason
+    if reason is None:
+        state = conn.execute(
+            Q["webhook_failed"], {"at": attempt.attempted_at, "id": webhook_id}
+        ).fetchone()
+        reason = rows.failing_too_long(state, attempt.attempted_at, disable_after_ms)
+    if reason is not None:
+        conn.execute(Q["disable_webhook"], {"id": webhook_id, "reason": reason})
     return True

@@ -8,7 +8,9 @@ CREATE TABLE webhooks (
     secret            TEXT NOT NULL,
     active            INTEGER NOT NULL,
     created_at        INTEGER NOT NULL,
-    last_triggered_at INTEGER
+    last_triggered_at INTEGER,
+    failing_since     INTEGER,                  -- first failed attempt since the last success
+    disabled_reason   TEXT                      -- why webhookd disabled it; NULL when enabled
 );
 -- list a tenant's webhooks; fan-out of a tenant's event
 CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id, id);
@@ -24,6 +26,8 @@ CREATE TABLE events (
 );
 CREATE UNIQUE INDEX events_by_idempotency_key
     ON events (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- retention: the oldest events first
+CREATE INDEX events_by_age ON events (created_at);
 
 CREATE TABLE deliveries (
     id               TEXT PRIMARY KEY,
@@ -34,16 +38,22 @@ CREATE TABLE deliveries (
     status           TEXT NOT NULL,             -- pending | delivered | failed
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  INTEGER NOT NULL,
-    locked_until     INTEGER,
+    locked_until     INTEGER,                   -- leased to a worker until then
     lease_token      TEXT,
+    manual           INTEGER NOT NULL DEFAULT 0, -- a one-off resend: no retry chain follows
     created_at       INTEGER NOT NULL,
     last_attempt_at  INTEGER,
     last_http_status INTEGER
 );
--- the claim: due pending deliveries in order of due time
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
--- a webhook's delivery log, newest first
+-- the claim, in two lanes so a retry backlog cannot delay first attempts
+CREATE INDEX deliveries_due_first ON deliveries (next_attempt_at, webhook_id)
+    WHERE status = 'pending' AND attempts = 0;
+CREATE INDEX deliveries_due_retry ON deliveries (next_attempt_at, webhook_id)
+    WHERE status = 'pending' AND attempts > 0;
+-- a webhook's delivery log, newest first (ids sort by creation time)
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
+-- recover: a webhook's failed deliveries in a time window
+CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
 CREATE INDEX deliveries_by_event ON deliveries (event_id);
 
 CREATE TABLE attempts (
@@ -53,6 +63,7 @@ CREATE TABLE attempts (
     duration_ms      INTEGER NOT NULL,
     http_status      INTEGER,
     error            TEXT,
-    response_excerpt TEXT NOT NULL DEFAULT ''
+    response_excerpt TEXT NOT NULL DEFAULT '',
+    request_headers  TEXT NOT NULL DEFAULT '{}' -- JSON; signatures, never secrets
 );
 CREATE INDEX attempts_by_delivery ON attempts (delivery_id, id);

@@ -1,0 +1,162 @@
+"""Between database rows and domain records, for every engine.
+
+Rows are anything indexable by column name (sqlite3.Row, asyncpg.Record); parameters
+are dicts keyed by the names the queries use.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from webhookd.domain import ids, retry
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Job,
+    SendResult,
+    Settlement,
+    Webhook,
+)
+from webhookd.store.base import ClaimRequest
+
+Row = Mapping[str, Any]
+Fetch = Callable[[str, str, int], Iterable[Row]]
+"""(lane query name, JSON list of saturated webhook ids, limit) → rows with id, webhook_id."""
+
+
+def dump_events(events: tuple[str, ...]) -> str:
+    return orjson.dumps(list(events)).decode()
+
+
+def webhook(row: Row) -> Webhook:
+    return Webhook(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        url=row["url"],
+        events=tuple(orjson.loads(row["events"])),
+        description=row["description"],
+        secret=row["secret"],
+        active=bool(row["active"]),
+        created_at=row["created_at"],
+        last_triggered_at=row["last_triggered_at"],
+        disabled_reason=row["disabled_reason"],
+    )
+
+
+def delivery(row: Row, now_ms: int) -> Delivery:
+    status = DeliveryStatus(row["status"])
+    locked_until = row["locked_until"]
+    return Delivery(
+        id=row["id"],
+        event_id=row["event_id"],
+        webhook_id=row["webhook_id"],
+        event_type=row["event_type"],
+        status=status,
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"] if status is DeliveryStatus.PENDING else None,
+        created_at=row["created_at"],
+        last_attempt_at=row["last_attempt_at"],
+        last_http_status=row["last_http_status"],
+        in_flight=locked_until is not None and locked_until >= now_ms,
+    )
+
+
+def attempt(row: Row) -> Attempt:
+    result = SendResult(
+        row["http_status"], row["error"], row["duration_ms"], row["response_excerpt"]
+    )
+    headers = orjson.loads(row["request_headers"])
+    return Attempt(row["delivery_id"], row["attempted_at"], result, headers)
+
+
+def job(row: Row, token: str) -> Job:
+    return Job(
+        delivery_id=row["id"],
+        webhook_id=row["webhook_id"],
+        event_type=row["event_type"],
+        url=row["url"],
+        secret=row["secret"],
+        webhook_active=bool(row["active"]),
+        body=bytes(row["body"]),
+        attempts=row["attempts"],
+        lease_token=token,
+        manual=bool(row["manual"]),
+    )
+
+
+def event_params(event: Event, key: str | None, deliveries: int) -> dict[str, Any]:
+    return {
+        "id": event.id, "tenant": event.tenant_id, "type": event.type, "body": event.body,
+        "key": key, "deliveries": deliveries, "created_at": event.created_at,
+    }  # fmt: skip
+
+
+def delivery_params(
+    event: Event,
+    webhook_id: str,
+    delivery_id: str | None = None,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+    attempts: int = 0,
+    manual: int = 0,
+) -> dict[str, Any]:
+    return {
+        "id": delivery_id or ids.new_id(ids.DELIVERY, event.created_at),
+        "event_id": event.id, "webhook_id": webhook_id, "tenant": event.tenant_id,
+        "type": event.type, "status": status.value, "attempts": attempts,
+        "at": event.created_at, "manual": manual,
+    }  # fmt: skip
+
+
+def attempt_params(attempt: Attempt) -> dict[str, Any]:
+    r = attempt.result
+    return {
+        "delivery_id": attempt.delivery_id, "at": attempt.attempted_at,
+        "duration_ms": r.duration_ms, "http_status": r.http_status, "error": r.error,
+        "excerpt": r.response_excerpt, "headers": orjson.dumps(attempt.request_headers).decode(),
+    }  # fmt: skip
+
+
+def settle_params(s: Settlement) -> dict[str, Any]:
+    a = s.attempt
+    return {
+        "status": s.status.value, "next_at": s.next_attempt_at, "attempted": int(a is not None),
+        "at": None if a is None else a.attempted_at,
+        "http_status": None if a is None else a.result.http_status,
+        "id": s.job.delivery_id, "token": s.job.lease_token,
+    }  # fmt: skip
+
+
+def failing_too_long(state: Row | None, now_ms: int, disable_after_ms: int) -> str | None:
+    """The disable reason when a still-active webhook has failed for too long."""
+    if state is None or not state["active"] or state["failing_since"] is None:
+        return None
+    if now_ms - state["failing_since"] < disable_after_ms:
+        return None
+    return retry.disabled_for_failing(state["failing_since"], now_ms)
+
+
+def pick_fairly(request: ClaimRequest, fetch: Fetch) -> list[str]:
+    """Ids to lease: retries first up to their lane's slots, then first attempts, never
+    more than `per_webhook` in flight for one webhook."""
+    busy = Counter(request.busy)
+    picked: list[str] = []
+    lanes = (("due_retry", min(request.retry_slots, request.slots)), ("due_first", None))
+    for lane, cap in lanes:
+        slots = request.slots - len(picked) if cap is None else cap
+        if slots <= 0:
+            continue
+        saturated = [w for w, n in busy.items() if n >= request.per_webhook]
+        taken = 0
+        for row in fetch(lane, orjson.dumps(saturated).decode(), slots * 4):
+            if taken == slots:
+                break
+            if busy[row["webhook_id"]] >= request.per_webhook:
+                continue
+            busy[row["webhook_id"]] += 1
+            picked.append(row["id"])
+            taken += 1
+    return picked
