@@ -76,3 +76,15 @@ def create_webhook(client: TestClient, tenant: str = "tenant-a", **body: Any) ->
 def publish(client: TestClient, tenant: str, event: str, data: Any = None, **extra: Any) -> Any:
     body = {"tenantId": tenant, "event": event, "data": data or {}, **extra}
     return client.post("/events", json=body, headers={"X-Api-Key": INGEST_KEY})
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
+    """Poll `check` until it returns something truthy; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
+        time.sleep(every)
