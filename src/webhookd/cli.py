@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shlex
+import signal
 from typing import Annotated, Any
 
 import typer
@@ -74,6 +75,10 @@ def serve(
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
         raise typer.Exit(2) from None
     _print_banner(settings)
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
+    # that was in place before it: make that a no-op, so a graceful stop exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.run(
         application,
         host=settings.host,

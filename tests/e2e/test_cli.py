@@ -14,19 +14,19 @@ from tests.e2e.conftest import cli_env, webhookd
 
 def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> None:
     env = cli_env(tmp_path)
-    base, process = serve(env)
+    served = serve(env)
     secrets_file = tmp_path / "webhookd.db.secrets.json"
     assert secrets_file.exists()
     assert secrets_file.stat().st_mode & 0o077 == 0
-    process.terminate()
-    output = process.communicate(timeout=15)[0]
+    assert served.stop() == 0
+    output = served.output()
     curl = next(
         line.strip() for line in output.splitlines() if "curl -s" in line and "dashboard" in line
     )
     token = re.search(r"Bearer ([\w.-]+)", curl)
     assert token, output
     # Restart on the same database: the kept secret still accepts the printed token.
-    base, _ = serve(env)
+    base = serve(env).base
     args = shlex.split(curl)
     url = next(arg for arg in args if arg.startswith("http"))
     answer = httpx.get(

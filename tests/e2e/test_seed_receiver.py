@@ -56,7 +56,7 @@ def test_seed_snippet_verifies_every_delivery(
     tmp_path: Path, serve: Any, node_receiver: Callable[[str], tuple[str, subprocess.Popen[str]]]
 ) -> None:
     env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY)
-    base, _ = serve(env)
+    base = serve(env).base
     headers = {"Authorization": f"Bearer {make_token('acme')}"}
     # Create with a placeholder URL, then point it at the receiver started with the secret.
     created = httpx.post(

@@ -1,0 +1,131 @@
+"""A killed server loses nothing; a stopped server finishes what it started."""
+
+import asyncio
+import collections
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import INGEST_KEY, JWT_SECRET, wait_until
+from tests.e2e.conftest import cli_env
+from webhookd.delivery.sender import Sender
+from webhookd.domain.models import DeliveryStatus
+from webhookd.service import Service
+from webhookd.store.base import DeliveryFilter
+from webhookd.store.sqlite import SQLiteStore
+from webhookd.testing import Received, Receiver
+
+EVENTS = 2000
+CONCURRENCY = 16
+
+
+async def _prepare(db: Path, url: str, events: int) -> tuple[str, list[str]]:
+    """Create a webhook and publish `events` events through the real service and store."""
+    store = SQLiteStore(db)
+    await store.open()
+    try:
+        service = Service(store, Sender(1.0), {"verification.completed": ""})
+        hook = await service.create_webhook("acme", url, None, None)
+        ids = [
+            (await service.publish("acme", "verification.completed", {"n": n})).event_id
+            for n in range(events)
+        ]
+    finally:
+        await store.close()
+    return hook.id, ids
+
+
+async def _statuses(db: Path, webhook_id: str) -> collections.Counter[DeliveryStatus]:
+    store = SQLiteStore(db)
+    await store.open()
+    counts: collections.Counter[DeliveryStatus] = collections.Counter()
+    cursor = None
+    try:
+        while True:
+            page = await store.list_deliveries(
+                "acme", webhook_id, DeliveryFilter(before=cursor, limit=500), 0
+            )
+            counts.update(d.status for d in page)
+            if len(page) < 500:
+                return counts
+            cursor = page[-1].id
+    finally:
+        await store.close()
+
+
+def _slowly(_: Received) -> tuple[int, bytes]:
+    time.sleep(0.004)
+    return 200, b"OK"
+
+
+def test_sigkill_mid_stream_loses_nothing(tmp_path: Path, serve: Any) -> None:
+    db = tmp_path / "webhookd.db"
+    env = cli_env(
+        tmp_path,
+        WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
+        WEBHOOKD_DELIVERY_TIMEOUT="2", WEBHOOKD_POLL_INTERVAL="0.2",
+        WEBHOOKD_WORKER_CONCURRENCY=str(CONCURRENCY), WEBHOOKD_WEBHOOK_CONCURRENCY=str(CONCURRENCY),
+        WEBHOOKD_RETRY_SCHEDULE="0.5,1,2",
+    )  # fmt: skip
+    with Receiver(_slowly) as receiver:
+        webhook_id, _ = asyncio.run(_prepare(db, receiver.url, EVENTS))
+        first = serve(env).process
+        receiver.wait_for(EVENTS // 3, timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        arrived_before_restart = len(receiver.requests)
+        serve(env)  # same database
+        wait_until(lambda: _all_arrived(receiver.requests), timeout=90, every=0.2)
+        counts = wait_until(
+            lambda: (
+                (c := asyncio.run(_statuses(db, webhook_id)))[DeliveryStatus.DELIVERED] == EVENTS
+                and c
+            ),
+            timeout=30,
+            every=0.5,
+        )
+    delivery_ids = [r.headers["x-pacspace-delivery"] for r in receiver.requests]
+    per_id = collections.Counter(delivery_ids)
+    duplicates = sum(n - 1 for n in per_id.values())
+    numbers = {json.loads(r.body)["data"]["n"] for r in receiver.requests}
+    print(
+        f"\ncrash test: events={EVENTS} kills=1 arrived_before_kill~={arrived_before_restart} "
+        f"lost={EVENTS - len(numbers)} duplicates={duplicates} requests={len(delivery_ids)}"
+    )
+    assert numbers == set(range(EVENTS))  # every event arrived: nothing lost
+    assert len(per_id) == EVENTS  # one stable delivery id per event
+    assert duplicates <= CONCURRENCY  # only what was in flight at the kill came twice
+    assert counts == {DeliveryStatus.DELIVERED: EVENTS}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _all_arrived(requests: list[Received]) -> bool:
+    return len({r.headers["x-pacspace-delivery"] for r in requests}) >= EVENTS
+
+
+def test_sigterm_lets_the_attempt_in_flight_finish(tmp_path: Path, serve: Any) -> None:
+    db = tmp_path / "webhookd.db"
+    env = cli_env(
+        tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
+        WEBHOOKD_DELIVERY_TIMEOUT="10",
+    )  # fmt: skip
+
+    def slow(_: Received) -> tuple[int, bytes]:
+        time.sleep(1.5)
+        return 200, b"done"
+
+    with Receiver(slow) as receiver:
+        webhook_id, _ = asyncio.run(_prepare(db, receiver.url, 1))
+        served = serve(env)
+        receiver.wait_for(1)
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        code = served.process.wait(timeout=20)
+        stopped_after = time.monotonic() - started
+    assert code == 0, served.output()
+    assert stopped_after < 10
+    assert asyncio.run(_statuses(db, webhook_id)) == {DeliveryStatus.DELIVERED: 1}
