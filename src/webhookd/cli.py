@@ -14,8 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from webhookd import __version__, config, store
-from webhookd.api.auth import Authenticator
+from webhookd import __version__, config, store, tokens
 from webhookd.domain import clock
 from webhookd.errors import WebhookdError
 from webhookd.service import Service
@@ -25,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 DatabaseOpt = Annotated[
@@ -92,10 +92,12 @@ def serve(
 def _print_banner(settings: config.Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"webhookd {__version__} on {base}, database {settings.database_url}")
-    if settings.dev_secrets_file is None:
-        return
-    token = Authenticator(settings).mint("demo", 24 * 3600)
-    ingest = settings.ingest_key.get_secret_value() if settings.ingest_key else ""
+    if not settings.generated("jwt_secret"):
+        return  # a real secret: never print a token signed with it
+    token = tokens.mint(settings, "demo", 24 * 3600)
+    ingest = "$WEBHOOKD_INGEST_KEY"
+    if settings.generated("ingest_key") and settings.ingest_key is not None:
+        ingest = settings.ingest_key.get_secret_value()
     typer.echo(f"Development secrets are kept in {settings.dev_secrets_file}.")
     typer.echo('A token for tenant "demo", valid 24 h (mint more: webhookd token --tenant NAME):')
     typer.echo(f"  export TOKEN={token}")
@@ -131,7 +133,7 @@ def token(
     seconds = parse_ttl(ttl)
     settings = _settings()
     try:
-        typer.echo(Authenticator(settings).mint(tenant, seconds))
+        typer.echo(tokens.mint(settings, tenant, seconds))
     except WebhookdError as exc:
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -161,7 +163,8 @@ def emit(
             published = await service.publish(tenant, event, payload)
         finally:
             await db.close()
-        typer.echo(f"{published.event_id}: {published.deliveries} deliveries queued")
+        count = published.deliveries
+        typer.echo(f"{published.event_id}: {count} deliver{'y' if count == 1 else 'ies'} queued")
 
     _run(run())
 

@@ -12,7 +12,14 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd.domain import catalog, retry
@@ -49,8 +56,24 @@ class Settings(BaseSettings):
     retention_days: float = Field(30, ge=1, le=3650)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    dev_secrets_file: Path | None = Field(None, exclude=True)
-    """Set by `load()` when it generated development secrets; not an environment variable."""
+
+    # Set by load() alone, never from the environment: which secrets are development
+    # ones generated beside the database, and where they are kept.
+    _dev_file: Path | None = PrivateAttr(None)
+    _generated: frozenset[str] = PrivateAttr(frozenset())
+
+    @property
+    def dev_secrets_file(self) -> Path | None:
+        return self._dev_file
+
+    def generated(self, name: str) -> bool:
+        """Whether the secret `name` ("jwt_secret", "ingest_key") is a generated dev one."""
+        return name in self._generated
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("jwt_secret")
     @classmethod
@@ -78,8 +101,15 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_engine(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError("must start with sqlite:/// (a file path) or postgresql://")
+        if value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("PostgreSQL is not supported by this version yet; use sqlite:///PATH")
+        if not value.startswith("sqlite:///") or value.removeprefix("sqlite:///") in (
+            "",
+            ":memory:",
+        ):
+            raise ValueError(
+                "must be sqlite:///PATH, a database file such as sqlite:///./webhookd.db"
+            )
         return value
 
     @model_validator(mode="after")
@@ -124,12 +154,15 @@ def load(**overrides: Any) -> Settings:
         return settings
     secrets_file = path.with_name(path.name + ".secrets.json")
     dev = _read_or_create_dev_secrets(secrets_file)
-    filled: dict[str, Any] = {"dev_secrets_file": secrets_file}
+    filled: dict[str, Any] = {}
     if not settings.has_jwt_key:
         filled["jwt_secret"] = dev["jwt_secret"]
     if settings.ingest_key is None:
         filled["ingest_key"] = dev["ingest_key"]
-    return Settings(**{**given, **filled})
+    settings = Settings(**{**given, **filled})
+    settings._dev_file = secrets_file
+    settings._generated = frozenset(filled)
+    return settings
 
 
 def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 MAX_DESCRIPTION = 500
 RECOVER_WINDOW_MS = 28 * 86_400_000
 RECOVER_LIMIT = 10_000
+MAX_TENANT_LENGTH = 255
 
 
 class Transport(Protocol):
@@ -99,6 +100,7 @@ class Service:
         return await self.store.list_webhooks(tenant_id)
 
     async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+        _check_id(webhook_id)
         return _found(await self.store.get_webhook(tenant_id, webhook_id), webhook_id)
 
     async def update_webhook(
@@ -110,6 +112,7 @@ class Service:
         events: list[str] | None = None,
         description: str | None = None,
     ) -> Webhook:
+        _check_id(webhook_id)
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
             events=None if events is None else self._subscription(events),
@@ -118,9 +121,11 @@ class Service:
         return _found(await self.store.update_webhook(tenant_id, webhook_id, changes), webhook_id)
 
     async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+        _check_id(webhook_id)
         return _found(await self.store.toggle_webhook(tenant_id, webhook_id), webhook_id)
 
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> None:
+        _check_id(webhook_id)
         if not await self.store.delete_webhook(tenant_id, webhook_id):
             raise _not_found(webhook_id)
 
@@ -136,14 +141,7 @@ class Service:
             created_at=now,
         )
         delivery_id = ids.new_id(ids.DELIVERY, now)
-        headers = signing.delivery_headers(
-            secret=webhook.secret,
-            body=event.body,
-            delivery_id=delivery_id,
-            event_type=catalog.TEST_EVENT,
-            timestamp_s=now // 1000,
-            user_agent=USER_AGENT,
-        )
+        headers = signed_headers(webhook.secret, event.body, delivery_id, catalog.TEST_EVENT, now)
         result = await self.transport.post(webhook.url, event.body, headers)
         await self.store.record_test(webhook, event, Attempt(delivery_id, now, result, headers))
         return describe(result)
@@ -155,7 +153,7 @@ class Service:
         """A page of the webhook's deliveries, newest first."""
         await self.get_webhook(tenant_id, webhook_id)
         if where.event_type is not None and where.event_type not in self._loggable_types:
-            raise Invalid(f"Unknown event type {where.event_type!r}.")
+            raise Invalid(catalog.unknown_types_message([where.event_type]))
         return await self.store.list_deliveries(tenant_id, webhook_id, where, self.now())
 
     @property
@@ -166,17 +164,21 @@ class Service:
         self, tenant_id: str, webhook_id: str, delivery_id: str
     ) -> DeliveryDetail:
         await self.get_webhook(tenant_id, webhook_id)
+        if not ids.is_valid(delivery_id, ids.DELIVERY):
+            raise _delivery_not_found(delivery_id)
         detail = await self.store.get_delivery(tenant_id, webhook_id, delivery_id, self.now())
         if detail is None:
-            raise NotFound(f"Delivery {delivery_id} not found.")
+            raise _delivery_not_found(delivery_id)
         return detail
 
     async def resend(self, tenant_id: str, webhook_id: str, delivery_id: str) -> Delivery:
         """Send a delivery again now, with the same id; no second retry chain starts."""
         await self._active_webhook(tenant_id, webhook_id)
+        if not ids.is_valid(delivery_id, ids.DELIVERY):
+            raise _delivery_not_found(delivery_id)
         delivery = await self.store.resend(tenant_id, webhook_id, delivery_id, self.now())
         if delivery is None:
-            raise NotFound(f"Delivery {delivery_id} not found.")
+            raise _delivery_not_found(delivery_id)
         return delivery
 
     async def recover(
@@ -206,10 +208,9 @@ class Service:
     ) -> Published:
         """Store the event and one delivery per subscribed active webhook, atomically."""
         if event_type not in self.event_types:
-            raise Invalid(
-                f"Unknown event type {event_type!r}. "
-                "GET /dashboard/event-types lists the valid ones."
-            )
+            raise Invalid(catalog.unknown_types_message([event_type]))
+        if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
+            raise Invalid(f"tenantId must be 1 to {MAX_TENANT_LENGTH} characters")
         now = self.now()
         event = Event(
             id=ids.new_id(ids.EVENT, now),
@@ -219,6 +220,20 @@ class Service:
             created_at=now,
         )
         return await self.store.publish(event, idempotency_key, IDEMPOTENCY_WINDOW_MS)
+
+
+def signed_headers(
+    secret: str, body: bytes, delivery_id: str, event_type: str, now_ms: int
+) -> dict[str, str]:
+    """The headers of one attempt, signed now; the same for deliveries and test sends."""
+    return signing.delivery_headers(
+        secret=secret,
+        body=body,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        timestamp_s=now_ms // 1000,
+        user_agent=USER_AGENT,
+    )
 
 
 def describe(result: SendResult) -> TestResult:
@@ -240,6 +255,18 @@ def default_jitter() -> float:
 
 def _not_found(webhook_id: str) -> NotFound:
     return NotFound(f"Webhook {webhook_id} not found.")
+
+
+def _check_id(webhook_id: str) -> None:
+    """An id webhookd could never have made is not looked up (nor echoed back)."""
+    if not ids.is_valid(webhook_id, ids.WEBHOOK):
+        raise NotFound("Webhook not found.")
+
+
+def _delivery_not_found(delivery_id: str) -> NotFound:
+    if not ids.is_valid(delivery_id, ids.DELIVERY):
+        return NotFound("Delivery not found.")
+    return NotFound(f"Delivery {delivery_id} not found.")
 
 
 def _found(webhook: Webhook | None, webhook_id: str) -> Webhook:

@@ -95,3 +95,31 @@ def test_bad_configuration_says_what_to_fix(tmp_path: Path) -> None:
     assert "short" not in result.stderr  # a secret's value is never echoed
     env = cli_env(tmp_path, WEBHOOKD_DELIVERY_TIMEOUT="soon")
     assert webhookd("migrate", env=env, cwd=tmp_path).returncode == 2
+
+
+def test_a_configured_jwt_secret_is_never_used_for_a_printed_token(
+    tmp_path: Path, serve: Any
+) -> None:
+    env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET="p" * 40)  # ingest key left to dev mode
+    served = serve(env)
+    assert served.stop() == 0
+    output = served.output()
+    assert "export TOKEN" not in output
+    assert "Bearer" not in output
+
+
+def test_unsupported_databases_are_a_configuration_error(tmp_path: Path) -> None:
+    for url in ("postgresql://localhost/webhookd", "sqlite:///:memory:", "mysql://x"):
+        result = webhookd("migrate", env=cli_env(tmp_path, WEBHOOKD_DATABASE_URL=url), cwd=tmp_path)
+        assert result.returncode == 2, url
+        assert "WEBHOOKD_DATABASE_URL" in result.stderr
+
+
+def test_token_refuses_a_tenant_the_server_would_refuse(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    for tenant in ("", "t" * 300):
+        result = webhookd("token", "--tenant", tenant, env=env, cwd=tmp_path)
+        assert result.returncode == 2
+        assert "tenant must be" in result.stderr
+    too_long = webhookd("token", "--tenant", "t", "--ttl", "400d", env=env, cwd=tmp_path)
+    assert too_long.returncode == 2

@@ -45,15 +45,17 @@ def create_app(
         version=__version__,
         summary="Webhook management and signed, durable delivery.",
         lifespan=lifespan,
+        redirect_slashes=False,
     )
-    app.state.authenticator = authenticator
     app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
     responses.install(app)
     app.include_router(webhooks.router)
     app.include_router(deliveries.router)
     app.include_router(events.router)
     app.include_router(ops.router)
+    # Outermost last: authenticate first, then bound the body, then route.
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
+    app.add_middleware(auth.RequireTenant, authenticator=authenticator)
     return app
 
 

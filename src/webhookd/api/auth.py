@@ -8,7 +8,6 @@ enforced when configured. The tenant is the claim `WEBHOOKD_TENANT_CLAIM`.
 """
 
 import asyncio
-import time
 from typing import Annotated, Any
 
 import jwt
@@ -16,7 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from webhookd.api import responses
 from webhookd.config import Settings
 from webhookd.errors import Invalid, Unauthenticated
 
@@ -78,26 +80,47 @@ class Authenticator:
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}.".replace("..", ".")) from None
         tenant = claims.get(self.claim)
-        if not isinstance(tenant, str) or not tenant or len(tenant) > 255:
+        if not isinstance(tenant, str) or not tenant or len(tenant) > 255 or not _encodable(tenant):
             raise Unauthenticated(
                 f"Invalid token: the '{self.claim}' claim must be a string naming the tenant."
             )
         return tenant
 
-    def mint(self, tenant: str, ttl_seconds: int, now: float | None = None) -> str:
-        """A token for `tenant` (HS256 configurations only: the CLI's `token` command)."""
-        if self.algorithms != ["HS256"]:
-            raise Invalid(
-                "Minting tokens needs WEBHOOKD_JWT_SECRET (HS256); this server verifies "
-                "tokens from your identity provider instead."
-            )
-        issued = int(time.time() if now is None else now)
-        claims: dict[str, Any] = {self.claim: tenant, "iat": issued, "exp": issued + ttl_seconds}
-        if self.issuer:
-            claims["iss"] = self.issuer
-        if self.audience:
-            claims["aud"] = self.audience
-        return jwt.encode(claims, self._key, algorithm="HS256")
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class RequireTenant:
+    """ASGI middleware: every `/dashboard` request is authenticated before anything else,
+    its body included, is read. The tenant lands in `request.state.tenant`."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/dashboard"):
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated(
+                    "Missing or malformed Authorization header: send 'Authorization: Bearer <JWT>'."
+                )
+            tenant = await self.authenticator.tenant(token.strip())
+        except Unauthenticated as exc:
+            answer = responses.error(401, exc.message, {"WWW-Authenticate": "Bearer"})
+            await answer(scope, receive, send)
+            return
+        scope.setdefault("state", {})["tenant"] = tenant
+        await self.app(scope, receive, send)
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT naming the tenant.")
@@ -107,12 +130,9 @@ async def current_tenant(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    if credentials is None:
-        raise Unauthenticated(
-            "Missing or malformed Authorization header: send 'Authorization: Bearer <JWT>'."
-        )
-    authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.tenant(credentials.credentials)
+    """The tenant RequireTenant authenticated (the parameter documents the scheme)."""
+    tenant: str = request.state.tenant
+    return tenant
 
 
 Tenant = Annotated[str, Depends(current_tenant)]

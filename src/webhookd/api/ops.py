@@ -8,12 +8,12 @@ from webhookd.api import responses
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is up")
 async def healthz() -> JSONResponse:
     return responses.ok(200, {"status": "ok"})
 
 
-@router.get("/readyz", summary="The database answers")
+@router.api_route("/readyz", methods=["GET", "HEAD"], summary="The database answers")
 async def readyz(request: Request) -> JSONResponse:
     await request.app.state.service.store.ping()
     return responses.ok(200, {"status": "ready"})

@@ -36,7 +36,9 @@ def message(status: int, text: str) -> JSONResponse:
 
 
 def error_body(status: int, text: str) -> dict[str, Any]:
-    return {"statusCode": status, "message": text, "error": HTTPStatus(status).phrase}
+    # Messages may quote input: make sure whatever was quoted can be written as JSON.
+    safe = text.encode("utf-8", "replace").decode("utf-8")
+    return {"statusCode": status, "message": safe, "error": HTTPStatus(status).phrase}
 
 
 def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -44,6 +46,7 @@ def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSON
 
 
 _SOURCES = ("body", "query", "path", "header")
+FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -78,8 +81,7 @@ def install(app: FastAPI) -> None:
     async def on_webhookd_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.WebhookdError)
         status = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        headers = {"Retry-After": "5"} if status == 503 else headers
+        headers = {"Retry-After": "5"} if status == 503 else None
         return error(status, exc.message, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -89,6 +91,11 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         text = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if text == FASTAPI_PARSE_ERROR:
+            text = (
+                "Request body could not be parsed as JSON: it must be UTF-8, with numbers of "
+                "at most 4300 digits and nesting of at most 512 levels"
+            )
         return error(exc.status_code, f"{text}.".replace("..", "."), dict(exc.headers or {}))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

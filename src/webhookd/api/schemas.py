@@ -1,8 +1,19 @@
 """Request bodies. Strict: wrong types and unknown fields are 400s, never coerced."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class _Strict(BaseModel):
@@ -10,28 +21,28 @@ class _Strict(BaseModel):
 
 
 class CreateWebhook(_Strict):
-    url: str = Field(examples=["https://your-app.com/webhooks/pacspace"])
-    events: list[str] | None = Field(
+    url: Text = Field(examples=["https://your-app.com/webhooks/pacspace"])
+    events: list[Text] | None = Field(
         None,
         examples=[["verification.completed", "verification.failed"]],
         description='Event types to receive; omitted or ["*"] means all.',
     )
-    description: str | None = Field(None, examples=["Production webhook"])
+    description: Text | None = Field(None, examples=["Production webhook"])
 
 
 class UpdateWebhook(_Strict):
-    url: str | None = None
-    events: list[str] | None = None
-    description: str | None = None
+    url: Text | None = None
+    events: list[Text] | None = None
+    description: Text | None = None
 
 
 class PublishEvent(_Strict):
-    tenantId: str = Field(min_length=1, max_length=255, examples=["tenant_42"])
-    event: str = Field(examples=["verification.completed"])
+    tenantId: Text = Field(min_length=1, max_length=255, examples=["tenant_42"])
+    event: Text = Field(examples=["verification.completed"])
     data: dict[str, Any] = Field(default_factory=dict, examples=[{"recordId": "rec_123"}])
-    idempotencyKey: str | None = Field(None, min_length=1, max_length=255)
+    idempotencyKey: Text | None = Field(None, min_length=1, max_length=255)
 
 
 class Recover(_Strict):
-    since: str = Field(examples=["2025-06-01T00:00:00.000Z"])
-    until: str | None = Field(None, examples=["2025-06-02T00:00:00.000Z"])
+    since: Text = Field(examples=["2025-06-01T00:00:00.000Z"])
+    until: Text | None = Field(None, examples=["2025-06-02T00:00:00.000Z"])

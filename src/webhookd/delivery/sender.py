@@ -7,6 +7,7 @@ answer, of which the first `excerpt_bytes` are kept for the log.
 """
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping
 
@@ -57,7 +58,10 @@ class Sender:
         try:
             async with asyncio.timeout(self.timeout):
                 async with self._session.post(
-                    url, data=body, headers=dict(headers), allow_redirects=False
+                    url,
+                    data=body,
+                    headers={**headers, "Accept-Encoding": "identity"},
+                    allow_redirects=False,
                 ) as response:
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
@@ -65,7 +69,9 @@ class Sender:
         except TimeoutError:
             error = f"timed out after {self.timeout:g} s"
         except aiohttp.ClientConnectorError as exc:
-            error = f"could not connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})"
+            number = exc.os_error.errno
+            reason = os.strerror(number) if number else str(exc.os_error)
+            error = f"could not connect to {exc.host}:{exc.port} ({reason})"
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         duration_ms = round((time.perf_counter() - started) * 1000)

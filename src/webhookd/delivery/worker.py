@@ -16,10 +16,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from webhookd.domain import clock as clock_
-from webhookd.domain import retry, signing
+from webhookd.domain import retry
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
-from webhookd.service import USER_AGENT, Transport, default_jitter
+from webhookd.service import Transport, default_jitter, signed_headers
 from webhookd.store.base import ClaimRequest, Store
 
 log = logging.getLogger("webhookd.delivery")
@@ -141,14 +141,7 @@ class Worker:
                      job.delivery_id, job.webhook_id)  # fmt: skip
             return Settlement(job, None, DeliveryStatus.FAILED)
         started = self.now()
-        headers = signing.delivery_headers(
-            secret=job.secret,
-            body=job.body,
-            delivery_id=job.delivery_id,
-            event_type=job.event_type,
-            timestamp_s=started // 1000,
-            user_agent=USER_AGENT,
-        )
+        headers = signed_headers(job.secret, job.body, job.delivery_id, job.event_type, started)
         result = await self.transport.post(job.url, job.body, headers)
         attempt_no = job.attempts + 1
         decision = self.policy.decide(result, attempt_no, self.now(), self.jitter, job.manual)

@@ -51,11 +51,13 @@ def normalize_subscription(events: Sequence[str] | None, catalog: Iterable[str])
         return unique
     unknown = [name for name in unique if name not in known]
     if unknown:
-        raise ValueError(
-            f"Unknown event type(s): {', '.join(unknown)}. "
-            "GET /dashboard/event-types lists the valid ones."
-        )
+        raise ValueError(unknown_types_message(unknown))
     return unique
+
+
+def unknown_types_message(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(name[:100]) for name in names[:5])
+    return f"Unknown event type {shown}. GET /dashboard/event-types lists the valid ones."
 
 
 def subscribes(subscription: Sequence[str], event_type: str) -> bool:

@@ -15,7 +15,6 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
-ATTEMPT = "att"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
@@ -36,6 +35,7 @@ def new_secret(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> st
     return SECRET_PREFIX + base64.b64encode(random_bytes(32)).decode("ascii")
 
 
-def has_prefix(value: str, prefix: str) -> bool:
-    """Whether `value` looks like an id of the given type (cheap pre-check)."""
-    return value.startswith(prefix + "_") and len(value) == len(prefix) + 27
+def is_valid(value: str, prefix: str) -> bool:
+    """Whether `value` could be an id of the given type (a check before any lookup)."""
+    body = value.removeprefix(prefix + "_")
+    return len(body) == 26 and len(value) == len(prefix) + 27 and all(c in _ALPHABET for c in body)

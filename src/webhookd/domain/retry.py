@@ -109,7 +109,9 @@ def parse_schedule(spec: str) -> tuple[float, ...]:
     try:
         delays = tuple(float(part) for part in parts)
     except ValueError:
-        raise ValueError(f"retry schedule must be comma-separated seconds, got {spec!r}") from None
+        raise ValueError(
+            "retry schedule must be comma-separated seconds, such as 5,300,1800"
+        ) from None
     if any(not 0 <= delay <= 30 * 86400 for delay in delays):
         raise ValueError("each retry delay must be between 0 and 2592000 seconds (30 days)")
     return delays
