@@ -1,7 +1,11 @@
 """Named SQL statements, kept in `sql/<dialect>/queries.sql` under `-- name: x` headers."""
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 @cache
@@ -19,3 +23,30 @@ def load(dialect: str) -> dict[str, str]:
         elif name is not None and not line.lstrip().startswith("--"):
             lines.append(line)
     return found
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Positional:
+    """A statement with `$1, $2, …` placeholders and the parameter names they stand for."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+def positional(sql: str) -> Positional:
+    """Rewrite `:name` parameters as `$n` (the same name gets the same number)."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match[1]
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return Positional(_NAMED.sub(number, sql), tuple(names))

@@ -4,7 +4,6 @@ Rows are anything indexable by column name (sqlite3.Row, asyncpg.Record); parame
 are dicts keyed by the names the queries use.
 """
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -24,8 +23,6 @@ from webhookd.domain.models import (
 from webhookd.store.base import ClaimRequest
 
 Row = Mapping[str, Any]
-Fetch = Callable[[str, str, int], Iterable[Row]]
-"""(lane query name, JSON list of saturated webhook ids, limit) → rows with id, webhook_id."""
 
 
 def dump_events(events: tuple[str, ...]) -> str:
@@ -101,7 +98,7 @@ def delivery_params(
     delivery_id: str | None = None,
     status: DeliveryStatus = DeliveryStatus.PENDING,
     attempts: int = 0,
-    manual: int = 0,
+    manual: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": delivery_id or ids.new_id(ids.DELIVERY, event.created_at),
@@ -139,24 +136,25 @@ def failing_too_long(state: Row | None, now_ms: int, disable_after_ms: int) -> s
     return retry.disabled_for_failing(state["failing_since"], now_ms)
 
 
-def pick_fairly(request: ClaimRequest, fetch: Fetch) -> list[str]:
-    """Ids to lease: retries first up to their lane's slots, then first attempts, never
-    more than `per_webhook` in flight for one webhook."""
-    busy = Counter(request.busy)
-    picked: list[str] = []
-    lanes = (("due_retry", min(request.retry_slots, request.slots)), ("due_first", None))
-    for lane, cap in lanes:
-        slots = request.slots - len(picked) if cap is None else cap
-        if slots <= 0:
+def lanes(request: ClaimRequest) -> list[tuple[str, Callable[[int], int]]]:
+    """The claim's lanes in order, each with its room given how many are taken so far:
+    retries first, up to their own slots; then first attempts in whatever is left."""
+    return [
+        ("due_retry", lambda taken: min(request.retry_slots, request.slots) - taken),
+        ("due_first", lambda taken: request.slots - taken),
+    ]
+
+
+def take_fairly(due: Iterable[Row], room: int, per_webhook: int, busy: dict[str, int]) -> list[str]:
+    """Up to `room` ids from `due` (oldest first), never more than `per_webhook` in flight
+    for one webhook counting `busy`, which is updated with what is taken."""
+    taken: list[str] = []
+    for row in due:
+        if len(taken) == room:
+            break
+        webhook_id = row["webhook_id"]
+        if busy.get(webhook_id, 0) >= per_webhook:
             continue
-        saturated = [w for w, n in busy.items() if n >= request.per_webhook]
-        taken = 0
-        for row in fetch(lane, orjson.dumps(saturated).decode(), slots * 4):
-            if taken == slots:
-                break
-            if busy[row["webhook_id"]] >= request.per_webhook:
-                continue
-            busy[row["webhook_id"]] += 1
-            picked.append(row["id"])
-            taken += 1
-    return picked
+        busy[webhook_id] = busy.get(webhook_id, 0) + 1
+        taken.append(row["id"])
+    return taken

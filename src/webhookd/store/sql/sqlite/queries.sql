@@ -136,3 +136,11 @@ DELETE FROM events WHERE id IN (
        AND NOT EXISTS (SELECT 1 FROM deliveries d
                         WHERE d.event_id = e.id AND d.status = 'pending')
      ORDER BY e.created_at LIMIT :batch);
+
+-- name: lock_delivery
+-- (a SQLite write transaction already holds the database lock)
+SELECT d.*, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+ WHERE d.tenant_id = :tenant AND d.webhook_id = :webhook AND d.id = :id;
+
+-- name: ping
+SELECT 1;

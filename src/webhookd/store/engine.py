@@ -1,0 +1,112 @@
+"""`ProgramStore`: the Store protocol, once, over an engine that runs programs.
+
+An engine (SQLite, PostgreSQL) subclasses it and supplies four things: how to run a
+program in one transaction, how to announce new work, how to wait for it, and how
+to connect, migrate and close. Everything else is shared (see programs.py).
+"""
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TypeVar
+
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    DeliveryStatus,
+    Event,
+    Job,
+    Settlement,
+    Webhook,
+)
+from webhookd.store import programs
+from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
+from webhookd.store.programs import Program
+
+T = TypeVar("T")
+
+
+class ProgramStore(ABC):
+    @abstractmethod
+    async def run(self, program: Program[T], *, write: bool, announce: bool = False) -> T:
+        """Run `program` in one transaction; with `announce`, wake workers once committed."""
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> None: ...
+
+    @abstractmethod
+    async def wait_for_work(self, timeout: float) -> None: ...
+
+    # webhooks
+    async def create_webhook(self, webhook: Webhook) -> None:
+        await self.run(programs.create_webhook(webhook), write=True)
+
+    async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
+        return await self.run(programs.list_webhooks(tenant_id), write=False)
+
+    async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        return await self.run(programs.get_webhook(tenant_id, webhook_id), write=False)
+
+    async def update_webhook(
+        self, tenant_id: str, webhook_id: str, changes: WebhookChanges
+    ) -> Webhook | None:
+        return await self.run(programs.update_webhook(tenant_id, webhook_id, changes), write=True)
+
+    async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+        return await self.run(programs.toggle_webhook(tenant_id, webhook_id), write=True)
+
+    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
+        return await self.run(programs.delete_webhook(tenant_id, webhook_id), write=True)
+
+    # events and the queue
+    async def publish(
+        self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
+    ) -> Published:
+        program = programs.publish(event, idempotency_key, idempotency_window_ms)
+        return await self.run(program, write=True, announce=True)
+
+    async def claim(self, request: ClaimRequest) -> list[Job]:
+        return await self.run(programs.claim(request, secrets.token_hex(8)), write=True)
+
+    async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
+        retry_now = any(s.status is DeliveryStatus.PENDING for s in settlements)
+        program = programs.settle(settlements, disable_after_ms)
+        return await self.run(program, write=True, announce=retry_now)
+
+    async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
+        return await self.run(programs.record_test(webhook, event, attempt), write=True)
+
+    # the delivery log
+    async def list_deliveries(
+        self, tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
+    ) -> list[Delivery]:
+        program = programs.list_deliveries(tenant_id, webhook_id, where, now_ms)
+        return await self.run(program, write=False)
+
+    async def get_delivery(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> DeliveryDetail | None:
+        program = programs.get_delivery(tenant_id, webhook_id, delivery_id, now_ms)
+        return await self.run(program, write=False)
+
+    async def resend(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+    ) -> Delivery | None:
+        program = programs.resend(tenant_id, webhook_id, delivery_id, now_ms)
+        return await self.run(program, write=True, announce=True)
+
+    async def recover(
+        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+    ) -> int:
+        program = programs.recover(tenant_id, webhook_id, since_ms, until_ms, now_ms, limit)
+        return await self.run(program, write=True, announce=True)
+
+    async def purge(self, before_ms: int, batch: int) -> int:
+        return await self.run(programs.purge(before_ms, batch), write=True)

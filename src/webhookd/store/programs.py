@@ -1,0 +1,226 @@
+"""Each Store operation as one transaction "program", written once for every engine.
+
+A program is a generator: it yields the statements it needs (`Op`: a query name,
+its parameters and what to return) and receives each result. An engine runs it
+inside one transaction: SQLite on its database thread, PostgreSQL on a pooled
+connection. So the rules (fan-out, fair claims, lease-checked settles, the failure
+clock) live here once, and an engine only knows how to run a statement.
+"""
+
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from webhookd.domain import catalog
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    DeliveryStatus,
+    Event,
+    Job,
+    Settlement,
+    Webhook,
+)
+from webhookd.errors import Conflict
+from webhookd.store import rows
+from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
+
+T = TypeVar("T")
+Returning = Literal["all", "one", "count", "run", "many"]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    query: str
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    returning: Returning = "run"
+
+
+Program = Generator[Op, Any, T]
+
+
+def _one(query: str, **params: Any) -> Op:
+    return Op(query, params, "one")
+
+
+def _all(query: str, **params: Any) -> Op:
+    return Op(query, params, "all")
+
+
+def _count(query: str, **params: Any) -> Op:
+    return Op(query, params, "count")
+
+
+def _run(query: str, **params: Any) -> Op:
+    return Op(query, params, "run")
+
+
+# webhooks ---------------------------------------------------------------------------
+def create_webhook(w: Webhook) -> Program[None]:
+    yield _run(
+        "insert_webhook", id=w.id, tenant=w.tenant_id, url=w.url,
+        events=rows.dump_events(w.events), description=w.description, secret=w.secret,
+        active=w.active, created_at=w.created_at,
+    )  # fmt: skip
+
+
+def list_webhooks(tenant_id: str) -> Program[list[Webhook]]:
+    found = yield _all("list_webhooks", tenant=tenant_id)
+    return [rows.webhook(row) for row in found]
+
+
+def get_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
+    row = yield _one("get_webhook", tenant=tenant_id, id=webhook_id)
+    return None if row is None else rows.webhook(row)
+
+
+def update_webhook(
+    tenant_id: str, webhook_id: str, changes: WebhookChanges
+) -> Program[Webhook | None]:
+    events = None if changes.events is None else rows.dump_events(changes.events)
+    yield _run(
+        "update_webhook", tenant=tenant_id, id=webhook_id, url=changes.url, events=events,
+        description=changes.description,
+    )  # fmt: skip
+    return (yield from get_webhook(tenant_id, webhook_id))
+
+
+def toggle_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
+    yield _run("toggle_webhook", tenant=tenant_id, id=webhook_id)
+    return (yield from get_webhook(tenant_id, webhook_id))
+
+
+def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
+    deleted = yield _count("delete_webhook", tenant=tenant_id, id=webhook_id)
+    return bool(deleted)
+
+
+# events and the queue ---------------------------------------------------------------
+def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]:
+    if key is not None:
+        earlier = yield _one("find_idempotent", tenant=event.tenant_id, key=key)
+        if earlier is not None:
+            if earlier["created_at"] > event.created_at - window_ms:
+                return Published(earlier["id"], earlier["deliveries"], created=False)
+            yield _run("forget_idempotency_key", id=earlier["id"])
+    hooks = yield _all("active_webhooks", tenant=event.tenant_id)
+    targets = [h["id"] for h in hooks if catalog.subscribes(orjson.loads(h["events"]), event.type)]
+    yield Op("insert_event", rows.event_params(event, key, len(targets)))
+    if targets:
+        yield Op("insert_delivery", [rows.delivery_params(event, w) for w in targets], "many")
+    return Published(event.id, len(targets), created=True)
+
+
+def claim(request: ClaimRequest, token: str) -> Program[list[Job]]:
+    picked: list[str] = []
+    busy = dict(request.busy)
+    for lane, slots in rows.lanes(request):
+        room = slots(len(picked))
+        if room <= 0:
+            continue
+        saturated = orjson.dumps([w for w, n in busy.items() if n >= request.per_webhook])
+        due = yield _all(lane, now=request.now_ms, saturated=saturated.decode(), limit=room * 4)
+        picked += rows.take_fairly(due, room, request.per_webhook, busy)
+    if not picked:
+        return []
+    ids = orjson.dumps(picked).decode()
+    yield _run("lease", until=request.now_ms + request.lease_ms, token=token, ids=ids)
+    leased = yield _all("leased_jobs", token=token, ids=ids)
+    return [rows.job(row, token) for row in leased]
+
+
+def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[int]:
+    applied = 0
+    for s in settlements:
+        applied += yield from _settle_one(s, disable_after_ms)
+    return applied
+
+
+def _settle_one(s: Settlement, disable_after_ms: int) -> Program[int]:
+    """Apply one result if the lease is still ours; 0 when another worker took over."""
+    if not (yield Op("settle", rows.settle_params(s), "count")):
+        return 0
+    attempt, webhook_id = s.attempt, s.job.webhook_id
+    if attempt is None:
+        return 1
+    yield Op("record_attempt", rows.attempt_params(attempt))
+    yield _run("touch_webhook", at=attempt.attempted_at, id=webhook_id)
+    if attempt.result.ok:
+        yield _run("webhook_succeeded", id=webhook_id)
+        return 1
+    reason = s.disable_reason
+    if reason is None:
+        state = yield _one("webhook_failed", at=attempt.attempted_at, id=webhook_id)
+        reason = rows.failing_too_long(state, attempt.attempted_at, disable_after_ms)
+    if reason is not None:
+        yield _run("disable_webhook", id=webhook_id, reason=reason)
+    return 1
+
+
+def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str]:
+    status = DeliveryStatus.DELIVERED if attempt.result.ok else DeliveryStatus.FAILED
+    yield Op("insert_event", rows.event_params(event, None, 1))
+    yield Op(
+        "insert_delivery",
+        rows.delivery_params(event, webhook.id, attempt.delivery_id, status, 1, manual=True),
+    )
+    yield Op("record_attempt", rows.attempt_params(attempt))
+    yield _run("touch_webhook", at=attempt.attempted_at, id=webhook.id)
+    return attempt.delivery_id
+
+
+# the delivery log -------------------------------------------------------------------
+def list_deliveries(
+    tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
+) -> Program[list[Delivery]]:
+    found = yield _all(
+        "list_deliveries", tenant=tenant_id, webhook=webhook_id, limit=where.limit,
+        status=None if where.status is None else where.status.value,
+        event=where.event_type, before=where.before,
+    )  # fmt: skip
+    return [rows.delivery(row, now_ms) for row in found]
+
+
+def get_delivery(
+    tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+) -> Program[DeliveryDetail | None]:
+    row = yield _one("get_delivery", tenant=tenant_id, webhook=webhook_id, id=delivery_id)
+    if row is None:
+        return None
+    tried = yield _all("attempts_of", id=delivery_id)
+    return DeliveryDetail(
+        rows.delivery(row, now_ms), bytes(row["body"]), [rows.attempt(a) for a in tried]
+    )
+
+
+def resend(
+    tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+) -> Program[Delivery | None]:
+    key = {"tenant": tenant_id, "webhook": webhook_id, "id": delivery_id}
+    row = yield Op("lock_delivery", key, "one")
+    if row is None:
+        return None
+    if rows.delivery(row, now_ms).in_flight:
+        raise Conflict(f"Delivery {delivery_id} is being sent right now; try again later.")
+    yield _run("resend", id=delivery_id, now=now_ms)
+    row = yield Op("get_delivery", key, "one")
+    return rows.delivery(row, now_ms)
+
+
+def recover(
+    tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+) -> Program[int]:
+    if (yield from get_webhook(tenant_id, webhook_id)) is None:
+        return -1
+    count: int = yield _count(
+        "recover", webhook=webhook_id, since=since_ms, until=until_ms, now=now_ms, limit=limit
+    )
+    return count
+
+
+def purge(before_ms: int, batch: int) -> Program[int]:
+    count: int = yield _count("purge", before=before_ms, batch=batch)
+    return count

@@ -1,0 +1,157 @@
+-- Every statement the PostgreSQL engine runs, by name (see store/queries.py).
+-- Parameters are named (:name) and become $1, $2, ... ; times are epoch milliseconds.
+
+-- name: insert_webhook
+INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at)
+VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at);
+
+-- name: list_webhooks
+SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
+
+-- name: get_webhook
+SELECT * FROM webhooks WHERE tenant_id = :tenant AND id = :id;
+
+-- name: update_webhook
+UPDATE webhooks
+   SET url = coalesce(:url::text, url), events = coalesce(:events::text, events),
+       description = coalesce(:description::text, description)
+ WHERE tenant_id = :tenant AND id = :id;
+
+-- name: toggle_webhook
+-- Enabling clears what webhookd recorded about why it was disabled.
+UPDATE webhooks
+   SET active = NOT active, disabled_reason = NULL,
+       failing_since = CASE WHEN active THEN failing_since ELSE NULL END
+ WHERE tenant_id = :tenant AND id = :id;
+
+-- name: delete_webhook
+DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
+
+-- name: touch_webhook
+UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint)
+ WHERE id = :id;
+
+-- name: webhook_succeeded
+UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL;
+
+-- name: webhook_failed
+UPDATE webhooks SET failing_since = coalesce(failing_since, :at::bigint) WHERE id = :id
+RETURNING failing_since, active;
+
+-- name: disable_webhook
+UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND active;
+
+-- name: find_idempotent
+SELECT id, deliveries, created_at FROM events
+ WHERE tenant_id = :tenant AND idempotency_key = :key;
+
+-- name: forget_idempotency_key
+UPDATE events SET idempotency_key = NULL WHERE id = :id;
+
+-- name: active_webhooks
+SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id;
+
+-- name: insert_event
+INSERT INTO events (id, tenant_id, type, body, idempotency_key, deliveries, created_at)
+VALUES (:id, :tenant, :type, :body, :key, :deliveries, :created_at);
+
+-- name: insert_delivery
+INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
+                        next_attempt_at, manual, created_at)
+VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, :attempts, :at, :manual, :at);
+
+-- name: due_first
+-- Rows another worker is claiming are skipped, not waited for.
+SELECT id, webhook_id FROM deliveries
+ WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
+   AND (locked_until IS NULL OR locked_until < :now)
+   AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
+ ORDER BY next_attempt_at LIMIT :limit
+   FOR UPDATE SKIP LOCKED;
+
+-- name: due_retry
+SELECT id, webhook_id FROM deliveries
+ WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
+   AND (locked_until IS NULL OR locked_until < :now)
+   AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
+ ORDER BY next_attempt_at LIMIT :limit
+   FOR UPDATE SKIP LOCKED;
+
+-- name: lease
+UPDATE deliveries SET locked_until = :until, lease_token = :token
+ WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
+
+-- name: leased_jobs
+SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, w.active, e.body
+  FROM deliveries d
+  JOIN webhooks w ON w.id = d.webhook_id
+  JOIN events e ON e.id = d.event_id
+ WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+   AND d.lease_token = :token;
+
+-- name: settle
+-- Applies only while the caller still holds the lease.
+UPDATE deliveries
+   SET status = :status, next_attempt_at = coalesce(:next_at::bigint, next_attempt_at),
+       attempts = attempts + :attempted, last_attempt_at = coalesce(:at::bigint, last_attempt_at),
+       last_http_status = coalesce(:http_status::integer, last_http_status),
+       locked_until = NULL, lease_token = NULL
+ WHERE id = :id AND lease_token = :token;
+
+-- name: record_attempt
+INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error,
+                      response_excerpt, request_headers)
+VALUES (:delivery_id, :at, :duration_ms, :http_status, :error, :excerpt, :headers);
+
+-- name: list_deliveries
+SELECT * FROM deliveries
+ WHERE tenant_id = :tenant AND webhook_id = :webhook
+   AND (:status::text IS NULL OR status = :status::text)
+   AND (:event::text IS NULL OR event_type = :event::text)
+   AND (:before::text IS NULL OR id < :before::text)
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: get_delivery
+SELECT d.*, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+ WHERE d.tenant_id = :tenant AND d.webhook_id = :webhook AND d.id = :id;
+
+-- name: lock_delivery
+SELECT d.*, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+ WHERE d.tenant_id = :tenant AND d.webhook_id = :webhook AND d.id = :id
+   FOR UPDATE OF d;
+
+-- name: attempts_of
+SELECT * FROM attempts WHERE delivery_id = :id ORDER BY id;
+
+-- name: resend
+-- Due now. A failed or delivered delivery gets one more attempt (manual); a pending
+-- one keeps its place in its own retry chain, just sooner.
+UPDATE deliveries
+   SET next_attempt_at = :now, manual = CASE WHEN status = 'pending' THEN manual ELSE true END,
+       status = 'pending'
+ WHERE id = :id;
+
+-- name: recover
+UPDATE deliveries SET status = 'pending', next_attempt_at = :now, manual = true
+ WHERE id IN (SELECT id FROM deliveries
+               WHERE webhook_id = :webhook AND status = 'failed'
+                 AND created_at >= :since AND created_at < :until
+               ORDER BY created_at LIMIT :limit
+                 FOR UPDATE SKIP LOCKED);
+
+-- name: purge
+-- Oldest events first, only those with nothing left to send; deliveries and attempts
+-- go with them (ON DELETE CASCADE). Rows locked elsewhere are left for the next batch.
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e
+     WHERE e.created_at < :before
+       AND NOT EXISTS (SELECT 1 FROM deliveries d
+                        WHERE d.event_id = e.id AND d.status = 'pending')
+     ORDER BY e.created_at LIMIT :batch
+       FOR UPDATE SKIP LOCKED);
+
+-- name: notify
+SELECT pg_notify(:channel, '');
+
+-- name: ping
+SELECT 1;
