@@ -59,18 +59,19 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
     database_url: DatabaseOpt = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run `webhookd worker` apart.")
+    ] = False,
 ) -> None:
-    """Run the API and an in-process delivery worker."""
+    """Run the API and (unless --no-worker) an in-process delivery worker."""
     import uvicorn
 
     from webhookd.api.app import create_app
 
     settings = _settings(host=host, port=port, database_url=database_url)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    _logging(settings)
     try:
-        application = create_app(settings)
+        application = create_app(settings, run_worker=not no_worker)
     except WebhookdError as exc:
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -89,9 +90,43 @@ def serve(
     )
 
 
+def _logging(settings: config.Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Deliveries in flight [default: WEBHOOKD_WORKER_CONCURRENCY]."),
+    ] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Run a delivery worker only (no API). Run as many as you like against PostgreSQL."""
+    from webhookd.api.app import runtime
+
+    settings = _settings(database_url=database_url, worker_concurrency=concurrency)
+    _logging(settings)
+
+    async def run() -> None:
+        async with runtime(settings) as (_, _, delivery):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, delivery.stop)
+            logging.getLogger("webhookd").info(
+                "worker started on %s, %d in flight at most",
+                settings.database_shown, settings.worker_concurrency,
+            )  # fmt: skip
+            await delivery.run()
+
+    _run(run())
+
+
 def _print_banner(settings: config.Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"webhookd {__version__} on {base}, database {settings.database_url}")
+    typer.echo(f"webhookd {__version__} on {base}, database {settings.database_shown}")
     if not settings.generated("jwt_secret"):
         return  # a real secret: never print a token signed with it
     token = tokens.mint(settings, "demo", 24 * 3600)
@@ -121,7 +156,7 @@ def migrate(database_url: DatabaseOpt = None) -> None:
         await db.close()
 
     _run(run())
-    typer.echo(f"migrations applied to {settings.database_url}")
+    typer.echo(f"migrations applied to {settings.database_shown}")
 
 
 @app.command()

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Literal
 
 from pydantic import (
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEBHOOKD_", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///./webhookd.db"
+    database_pool_size: int = Field(10, ge=1, le=500)
+    database_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
@@ -102,13 +105,14 @@ class Settings(BaseSettings):
     @classmethod
     def _known_engine(cls, value: str) -> str:
         if value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("PostgreSQL is not supported by this version yet; use sqlite:///PATH")
+            return value
         if not value.startswith("sqlite:///") or value.removeprefix("sqlite:///") in (
             "",
             ":memory:",
         ):
             raise ValueError(
-                "must be sqlite:///PATH, a database file such as sqlite:///./webhookd.db"
+                "must be sqlite:///PATH (a database file, such as sqlite:///./webhookd.db) "
+                "or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
         return value
 
@@ -127,6 +131,15 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite:///"):
             return Path(self.database_url.removeprefix("sqlite:///"))
         return None
+
+    @property
+    def database_shown(self) -> str:
+        """The database URL with any password replaced, for logs and banners."""
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
 
     @property
     def catalog(self) -> dict[str, str]:

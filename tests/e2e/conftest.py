@@ -47,27 +47,43 @@ class Served:
             return self.process.wait()
 
 
-Serve = Callable[[dict[str, str]], Served]
+Serve = Callable[..., Served]
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Serve]:
-    """Start `webhookd serve` on a free port in tmp_path; stopped after the test."""
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start `webhookd ARGS…` in tmp_path, output to a log file; stopped after the test."""
     started: list[Served] = []
 
-    def start(env: dict[str, str]) -> Served:
-        port = free_port()
-        log = tmp_path / f"serve-{len(started)}.log"
-        # Output goes to a file: a pipe nobody reads would fill up and stall the server.
+    def start(*args: str, env: dict[str, str], base: str = "") -> Served:
+        log = tmp_path / f"{args[0]}-{len(started)}.log"
+        # Output goes to a file: a pipe nobody reads would fill up and stall the process.
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "webhookd.cli", "serve", "--port", str(port)],
+                [sys.executable, "-m", "webhookd.cli", *args],
                 env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        served = Served(f"http://127.0.0.1:{port}", process, log)
+        served = Served(base, process, log)
         started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.stop()
+
+
+@pytest.fixture
+def serve(spawn: Callable[..., Served]) -> Serve:
+    """Start `webhookd serve [ARGS…]` on a free port and wait until it is ready."""
+
+    def start(env: dict[str, str], *args: str) -> Served:
+        port = free_port()
+        served = spawn(
+            "serve", "--port", str(port), *args, env=env, base=f"http://127.0.0.1:{port}"
+        )
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and process.poll() is None:
+        while time.monotonic() < deadline and served.process.poll() is None:
             try:
                 if httpx.get(f"{served.base}/readyz").status_code == 200:
                     return served
@@ -76,7 +92,4 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         served.stop()
         raise AssertionError(f"webhookd serve did not start:\n{served.output()}")
 
-    yield start
-    for served in started:
-        if served.process.poll() is None:
-            served.stop()
+    return start

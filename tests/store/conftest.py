@@ -1,19 +1,26 @@
-"""The store contract suite runs unchanged against every engine in ENGINES."""
+"""The store contract suite runs unchanged against every engine."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests import postgres
 from webhookd.store.base import Store
+from webhookd.store.postgres import PostgresStore
 from webhookd.store.sqlite import SQLiteStore
 
-ENGINES = ["sqlite"]  # PostgreSQL joins here with its engine
+pg_schema = postgres.pg_schema
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    engine: Store = SQLiteStore(tmp_path / "contract.db")
+    engine: Store
+    if request.param == "sqlite":
+        engine = SQLiteStore(tmp_path / "contract.db")
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        engine = PostgresStore(postgres.URL, schema=schema, pool_size=4)
     await engine.open()
     yield engine
     await engine.close()

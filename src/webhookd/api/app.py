@@ -13,6 +13,7 @@ from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock
 from webhookd.service import Service
+from webhookd.store.base import Store
 
 
 def create_app(
@@ -24,21 +25,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = store.from_settings(settings)
-        sender = Sender(settings.delivery_timeout)
-        await db.open()
-        await sender.start()
-        app.state.service = Service(db, sender, settings.catalog, now)
-        worker = Worker(db, sender, settings.retry_policy, worker_limits(settings), now=now)
-        task = asyncio.create_task(worker.run()) if run_worker else None
-        try:
-            yield
-        finally:
-            worker.stop()
-            if task is not None:
-                await task
-            await sender.close()
-            await db.close()
+        async with runtime(settings, now) as (db, sender, worker):
+            app.state.service = Service(db, sender, settings.catalog, now)
+            task = asyncio.create_task(worker.run()) if run_worker else None
+            try:
+                yield
+            finally:
+                worker.stop()
+                if task is not None:
+                    await task
 
     app = FastAPI(
         title="webhookd",
@@ -57,6 +52,28 @@ def create_app(
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
     app.add_middleware(auth.RequireTenant, authenticator=authenticator)
     return app
+
+
+@contextlib.asynccontextmanager
+async def runtime(
+    settings: Settings, now: clock.Clock = clock.system_clock
+) -> AsyncIterator[tuple[Store, Sender, Worker]]:
+    """The opened store, the started sender, and a worker over them (not yet running)."""
+    db = store.from_settings(settings)
+    sender = Sender(settings.delivery_timeout)
+    await db.open()
+    try:
+        await sender.start()
+        try:
+            yield (
+                db,
+                sender,
+                Worker(db, sender, settings.retry_policy, worker_limits(settings), now=now),
+            )
+        finally:
+            await sender.close()
+    finally:
+        await db.close()
 
 
 def worker_limits(settings: Settings) -> Limits:

@@ -1,7 +1,6 @@
 """Storage behind one interface (`base.Store`), chosen by `WEBHOOKD_DATABASE_URL`."""
 
 from webhookd.config import Settings
-from webhookd.errors import Invalid
 from webhookd.store.base import Store
 
 
@@ -12,6 +11,10 @@ def from_settings(settings: Settings) -> Store:
         from webhookd.store.sqlite import SQLiteStore
 
         return SQLiteStore(path)
-    raise Invalid(
-        "PostgreSQL is not supported by this version yet; use a sqlite:/// WEBHOOKD_DATABASE_URL"
+    from webhookd.store.postgres import PostgresStore
+
+    return PostgresStore(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        schema=settings.database_schema,
     )

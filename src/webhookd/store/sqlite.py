@@ -10,6 +10,7 @@ Statements live in `sql/sqlite/queries.sql`; the transactions in programs.py.
 
 import asyncio
 import sqlite3
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,8 +26,7 @@ Q = queries.load("sqlite")
 
 
 def _execute(conn: sqlite3.Connection, op: Op) -> Any:
-    if op.returning == "many":
-        assert isinstance(op.params, list)
+    if not isinstance(op.params, Mapping):
         return conn.executemany(Q[op.query], op.params).rowcount
     cursor = conn.execute(Q[op.query], op.params)
     if op.returning == "all":

@@ -1,0 +1,176 @@
+"""The multi-node Store: PostgreSQL through asyncpg, with a connection pool.
+
+Any number of API processes and workers share one database. Claims lock due rows
+with `FOR UPDATE SKIP LOCKED` in one short transaction, so workers never wait for
+each other and never take the same delivery. A commit that creates work sends
+`NOTIFY`; each worker keeps one extra connection that LISTENs and wakes it at once,
+reconnecting when it drops (the poll interval is the backstop for lost notices).
+Migrations run under an advisory lock, so processes starting together apply each
+one exactly once. Any connection trouble becomes `Unavailable` (HTTP 503).
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from webhookd.domain import clock
+from webhookd.errors import Unavailable
+from webhookd.store import migrations, queries
+from webhookd.store.engine import ProgramStore
+from webhookd.store.programs import Op, Program
+
+T = TypeVar("T")
+log = logging.getLogger("webhookd.store")
+P = {name: queries.positional(sql) for name, sql in queries.load("postgres").items()}
+DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+"""Errors that mean "the database cannot be reached right now", not "the query is wrong"."""
+
+
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+async def _execute(conn: Conn, op: Op) -> Any:
+    query = P[op.query]
+    if not isinstance(op.params, Mapping):
+        await conn.executemany(query.sql, [query.args(params) for params in op.params])
+        return len(op.params)
+    args = query.args(op.params)
+    if op.returning == "all":
+        return await conn.fetch(query.sql, *args)
+    if op.returning == "one":
+        return await conn.fetchrow(query.sql, *args)
+    status: str = await conn.execute(query.sql, *args)  # such as "UPDATE 3"
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+async def _drive(conn: Conn, program: Program[T]) -> T:
+    try:
+        op = next(program)
+        while True:
+            op = program.send(await _execute(conn, op))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+class PostgresStore(ProgramStore):
+    def __init__(
+        self, dsn: str, *, pool_size: int = 10, schema: str = "public", timeout: float = 5.0
+    ) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._schema = schema
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._work = asyncio.Event()
+        self.channel = f"webhookd_work.{schema}"
+
+    @property
+    def _settings(self) -> dict[str, str]:
+        return {"search_path": self._schema, "application_name": "webhookd"}
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
+                command_timeout=60, server_settings=self._settings,
+            )  # fmt: skip
+            await self._migrate()
+        except DOWN as exc:
+            await self.close()
+            raise Unavailable(f"Cannot reach PostgreSQL ({exc}); is it running?") from exc
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"webhookd:{self._schema}")
+            try:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+                    " name text NOT NULL, applied_at bigint NOT NULL)"
+                )
+                done = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+                for migration in migrations.load("postgres"):
+                    if migration.version in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(migration.sql)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                            migration.version, migration.name, clock.system_clock(),
+                        )  # fmt: skip
+            finally:
+                await conn.execute(
+                    "SELECT pg_advisory_unlock(hashtext($1))", f"webhookd:{self._schema}"
+                )
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.terminate()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), self._timeout)
+            except (TimeoutError, *DOWN):
+                pool.terminate()
+
+    async def run(self, program: Program[T], *, write: bool, announce: bool = False) -> T:
+        if self._pool is None:
+            raise Unavailable("The database is closed.")
+        try:
+            async with self._pool.acquire(timeout=self._timeout) as conn:
+                async with conn.transaction(readonly=not write):
+                    result = await _drive(conn, program)
+                    if announce:
+                        await conn.execute("SELECT pg_notify($1, '')", self.channel)
+                return result
+        except DOWN as exc:
+            raise Unavailable(f"The database is unavailable ({exc}); try again shortly.") from exc
+
+    async def ping(self) -> None:
+        def select_one() -> Program[None]:
+            yield Op("ping", {}, "one")
+
+        await self.run(select_one(), write=False)
+
+    async def wait_for_work(self, timeout: float) -> None:
+        await self._listen()
+        try:
+            await asyncio.wait_for(self._work.wait(), timeout)
+        except TimeoutError:
+            return
+        finally:
+            self._work.clear()
+
+    async def _listen(self) -> None:
+        """Keep one LISTEN connection; if it cannot be had now, polling covers for it."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            listener = await asyncpg.connect(
+                self._dsn, timeout=self._timeout, server_settings=self._settings
+            )
+            await listener.add_listener(self.channel, self._notified)
+        except DOWN as exc:
+            log.warning("cannot LISTEN for new work (%s); polling instead", exc)
+            return
+        self._listener = listener
+        self._work.set()  # notices may have been missed while it was down: look now
+
+    def _notified(self, *_: object) -> None:
+        self._work.set()

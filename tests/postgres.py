@@ -1,0 +1,61 @@
+"""The local PostgreSQL for tests: a fresh schema per test, dropped afterwards.
+
+WEBHOOKD_TEST_DATABASE_URL names the server (default: the local one, trust auth).
+If it cannot be reached the PostgreSQL tests are skipped on a developer machine, and
+FAIL under CI (CI=true): they must never silently not run there.
+"""
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import asyncpg
+import pytest
+
+URL = os.environ.get("WEBHOOKD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _admin_async(sql: str) -> None:
+    conn = await asyncpg.connect(URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def admin(sql: str) -> None:
+    """Run one statement on its own connection (in a thread: callers may be inside a loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _admin_async(sql)).result()
+
+
+def _reachable() -> str | None:
+    try:
+        admin("SELECT 1")
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"PostgreSQL at {URL} is not reachable ({exc})"
+    return None
+
+
+_problem: list[str | None] = []
+
+
+def require() -> None:
+    """Skip (or, under CI, fail) the calling test when PostgreSQL is not there."""
+    if not _problem:
+        _problem.append(_reachable())
+    if _problem[0] is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{_problem[0]}; CI must run the PostgreSQL tests (.ci/run starts it)")
+        pytest.skip(_problem[0])
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """The name of a schema nobody else uses; webhookd creates it, the fixture drops it."""
+    require()
+    name = f"test_{secrets.token_hex(6)}"
+    yield name
+    admin(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
