@@ -10,8 +10,8 @@ import json
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     Field,

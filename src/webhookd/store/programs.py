@@ -40,6 +40,7 @@ class Op:
 
 
 Program = Generator[Op, Any, T]
+AFTER_EVERY_ID = "~"  # sorts after every id ("~" is above all id characters)
 
 
 def _one(query: str, **params: Any) -> Op:
@@ -176,11 +177,20 @@ def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str
 def list_deliveries(
     tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
 ) -> Program[list[Delivery]]:
-    found = yield _all(
-        "list_deliveries", tenant=tenant_id, webhook=webhook_id, limit=where.limit,
-        status=None if where.status is None else where.status.value,
-        event=where.event_type, before=where.before,
-    )  # fmt: skip
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "webhook": webhook_id,
+        "limit": where.limit,
+        "before": where.before or AFTER_EVERY_ID,
+    }
+    query = "list_deliveries"
+    if where.status is not None:
+        params["status"] = where.status.value
+        query += "_by_status"
+    if where.event_type is not None:
+        params["event"] = where.event_type
+        query += "_and_event" if where.status is not None else "_by_event"
+    found = yield Op(query, params, "all")  # fmt: skip
     return [rows.delivery(row, now_ms) for row in found]
 
 

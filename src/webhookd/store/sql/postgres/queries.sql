@@ -104,12 +104,30 @@ INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error
 VALUES (:delivery_id, :at, :duration_ms, :http_status, :error, :excerpt, :headers);
 
 -- name: list_deliveries
+-- The delivery log, newest first. `= ANY (ARRAY[…])` and the ORDER BY on the index's
+-- leading columns keep the planner on the webhook's own index even for a webhook with
+-- millions of old deliveries (a plain `=` lets it walk the primary key instead).
 SELECT * FROM deliveries
- WHERE tenant_id = :tenant AND webhook_id = :webhook
-   AND (:status::text IS NULL OR status = :status::text)
-   AND (:event::text IS NULL OR event_type = :event::text)
-   AND (:before::text IS NULL OR id < :before::text)
- ORDER BY id DESC LIMIT :limit;
+ WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND id < :before AND tenant_id = :tenant
+ ORDER BY webhook_id DESC, id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_status
+SELECT * FROM deliveries
+ WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = :status
+   AND id < :before AND tenant_id = :tenant
+ ORDER BY webhook_id DESC, id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_event
+SELECT * FROM deliveries
+ WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND id < :before AND tenant_id = :tenant
+   AND event_type = :event
+ ORDER BY webhook_id DESC, id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_status_and_event
+SELECT * FROM deliveries
+ WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = :status
+   AND id < :before AND tenant_id = :tenant AND event_type = :event
+ ORDER BY webhook_id DESC, id DESC LIMIT :limit;
 
 -- name: get_delivery
 SELECT d.*, e.body FROM deliveries d JOIN events e ON e.id = d.event_id

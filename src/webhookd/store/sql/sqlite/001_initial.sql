@@ -52,6 +52,8 @@ CREATE INDEX deliveries_due_retry ON deliveries (next_attempt_at, webhook_id)
     WHERE status = 'pending' AND attempts > 0;
 -- a webhook's delivery log, newest first (ids sort by creation time)
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
+-- the same, filtered by status
+CREATE INDEX deliveries_by_webhook_status ON deliveries (webhook_id, status, id);
 -- recover: a webhook's failed deliveries in a time window
 CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
 CREATE INDEX deliveries_by_event ON deliveries (event_id);

@@ -99,10 +99,26 @@ INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error
 VALUES (:delivery_id, :at, :duration_ms, :http_status, :error, :excerpt, :headers);
 
 -- name: list_deliveries
+-- The delivery log, newest first. Every variant pins an index exactly: equality on its
+-- leading columns and a range on id (`before` is the cursor, or an id above all ids).
 SELECT * FROM deliveries
- WHERE tenant_id = :tenant AND webhook_id = :webhook
-   AND (:status IS NULL OR status = :status) AND (:event IS NULL OR event_type = :event)
-   AND (:before IS NULL OR id < :before)
+ WHERE webhook_id = :webhook AND id < :before AND tenant_id = :tenant
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_status
+SELECT * FROM deliveries
+ WHERE webhook_id = :webhook AND status = :status AND id < :before AND tenant_id = :tenant
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_event
+SELECT * FROM deliveries
+ WHERE webhook_id = :webhook AND id < :before AND tenant_id = :tenant AND event_type = :event
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: list_deliveries_by_status_and_event
+SELECT * FROM deliveries
+ WHERE webhook_id = :webhook AND status = :status AND id < :before AND tenant_id = :tenant
+   AND event_type = :event
  ORDER BY id DESC LIMIT :limit;
 
 -- name: get_delivery
