@@ -4,6 +4,7 @@ Route handlers, the CLI and the page call these; they depend on the Store protoc
 and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
 """
 
+import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -152,6 +153,8 @@ class Service:
     ) -> list[Delivery]:
         """A page of the webhook's deliveries, newest first."""
         await self.get_webhook(tenant_id, webhook_id)
+        if where.before is not None and not ids.is_valid(where.before, ids.DELIVERY):
+            raise Invalid("cursor must be the nextCursor of an earlier page")
         if where.event_type is not None and where.event_type not in self._loggable_types:
             raise Invalid(catalog.unknown_types_message([where.event_type]))
         return await self.store.list_deliveries(tenant_id, webhook_id, where, self.now())
@@ -189,6 +192,8 @@ class Service:
         until = now if until_ms is None else until_ms
         if since_ms < now - RECOVER_WINDOW_MS:
             raise Invalid("since must be within the last 28 days")
+        if since_ms > now:
+            raise Invalid("since must not be in the future")
         if until <= since_ms:
             raise Invalid("until must be later than since")
         await self._active_webhook(tenant_id, webhook_id)
@@ -218,8 +223,14 @@ class Service:
             type=event_type,
             body=delivery_body(event_type, now, data),
             created_at=now,
+            fingerprint=fingerprint(event_type, data),
         )
         return await self.store.publish(event, idempotency_key, IDEMPOTENCY_WINDOW_MS)
+
+
+def fingerprint(event_type: str, data: Any) -> str:
+    """Identifies what was published, so a reused idempotency key can be checked."""
+    return hashlib.sha256(event_type.encode() + b"\n" + jsjson.dumps(data)).hexdigest()
 
 
 def signed_headers(

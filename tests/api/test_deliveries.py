@@ -216,3 +216,41 @@ def test_bad_recover_windows_are_400(
     answer = client.post(f"/dashboard/webhooks/{hook['id']}/recover", json=body, headers=auth())
     assert answer.status_code == 400, answer.text
     assert fragment in answer.json()["message"]
+
+
+def test_a_reused_idempotency_key_with_other_data_is_409(app_factory: Any) -> None:
+    client = app_factory(run_worker=False)
+    first = publish(client, "t", "verification.completed", {"n": 1}, idempotencyKey="job-1")
+    assert first.status_code == 202
+    same = publish(client, "t", "verification.completed", {"n": 1}, idempotencyKey="job-1")
+    assert same.json() == first.json()
+    other = publish(client, "t", "verification.completed", {"n": 2}, idempotencyKey="job-1")
+    assert other.status_code == 409
+    assert "new key" in other.json()["message"]
+
+
+def test_a_cursor_that_is_not_a_delivery_id_is_400(client: TestClient) -> None:
+    hook = create_webhook(client)
+    answer = _get(client, f"/dashboard/webhooks/{hook['id']}/deliveries", cursor="garbage")
+    assert answer.status_code == 400
+    assert "cursor" in answer.json()["message"]
+
+
+def test_recover_from_the_future_is_400(client: TestClient) -> None:
+    hook = create_webhook(client)
+    since = _iso(datetime.now(UTC) + timedelta(hours=1))
+    answer = client.post(
+        f"/dashboard/webhooks/{hook['id']}/recover", json={"since": since}, headers=auth()
+    )
+    assert answer.status_code == 400
+    assert "future" in answer.json()["message"]
+
+
+def test_a_logged_test_send_has_its_time_and_status(client: TestClient) -> None:
+    with Receiver(status=202) as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth())
+    [logged] = _get(client, f"/dashboard/webhooks/{hook['id']}/deliveries").json()["data"]
+    assert logged["status"] == "delivered"
+    assert logged["lastHttpStatus"] == 202
+    assert logged["lastAttemptAt"] is not None

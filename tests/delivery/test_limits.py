@@ -41,6 +41,8 @@ def test_attempt_ends_at_the_deadline_and_others_keep_their_pace(
     assert slow.most_active == 2  # the per-webhook cap
     [attempt] = detail["attemptLog"]
     assert attempt["error"].endswith("timed out after 1.5 s")
+    if server_class is Dripping:  # what arrived before the deadline is kept
+        assert attempt["responseExcerpt"].startswith("xxx")
     assert 1500 - 1000 <= attempt["durationMs"] <= 1500 + 1000
 
 

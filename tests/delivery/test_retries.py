@@ -128,3 +128,14 @@ def test_delivery_of_a_webhook_disabled_after_publish_stops(app_factory: Any) ->
     failed = wait_until(lambda: _settled(worker_client, hook["id"], "failed"))
     assert failed["attempts"] == 0
     assert receiver.requests == []
+
+
+def test_retries_run_with_a_single_slot(app_factory: Any) -> None:
+    client = app_factory(worker_concurrency=1, retry_schedule="0.1", poll_interval=0.05)
+    answers = iter([500])
+    with Receiver(lambda _: (next(answers, 200), b"")) as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        publish(client, "tenant-a", "verification.completed")
+        receiver.wait_for(2)
+        delivered = wait_until(lambda: _settled(client, hook["id"], "delivered"))
+    assert delivered["attempts"] == 2

@@ -43,3 +43,11 @@ def test_accepted(url: str) -> None:
 def test_rejected_with_a_reason(url: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         urls.check(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://a..b/hook", "http://.../", "https://-bad.example/", "https://x_y.example/"]
+)
+def test_hosts_that_cannot_be_resolved_are_rejected(url: str) -> None:
+    with pytest.raises(ValueError, match="not a valid host name"):
+        urls.check(url)

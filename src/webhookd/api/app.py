@@ -81,7 +81,7 @@ def worker_limits(settings: Settings) -> Limits:
         attempt_timeout=settings.delivery_timeout,
         concurrency=settings.worker_concurrency,
         per_webhook=settings.webhook_concurrency,
-        reserved_first=max(1, settings.worker_concurrency // 4),
+        reserved_first=settings.worker_concurrency // 4,
         poll_interval=settings.poll_interval,
         retention_ms=round(settings.retention_days * 86_400_000),
     )

@@ -8,8 +8,10 @@ answer, of which the first `excerpt_bytes` are kept for the log.
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -47,13 +49,11 @@ class Sender:
             self._session = None
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        """POST `body` to `url` once; a result, never an exception for network trouble."""
+        """POST `body` to `url` once; always a result, never an exception."""
         if self._session is None:
             raise RuntimeError("Sender.start() was not called")
         started = time.perf_counter()
-        status: int | None = None
-        retry_after: str | None = None
-        excerpt = b""
+        answer = _Answer()
         error: str | None = None
         try:
             async with asyncio.timeout(self.timeout):
@@ -63,26 +63,28 @@ class Sender:
                     headers={**headers, "Accept-Encoding": "identity"},
                     allow_redirects=False,
                 ) as response:
-                    status = response.status
-                    retry_after = response.headers.get("Retry-After")
-                    excerpt = await self._read_capped(response)
+                    answer.status = response.status
+                    answer.retry_after = response.headers.get("Retry-After")
+                    await self._read_capped(response, answer.chunks)
         except TimeoutError:
             error = f"timed out after {self.timeout:g} s"
+        except aiohttp.ClientConnectorCertificateError as exc:
+            error = f"TLS certificate of {exc.host} not accepted ({exc.certificate_error})"
         except aiohttp.ClientConnectorError as exc:
-            number = exc.os_error.errno
-            reason = os.strerror(number) if number else str(exc.os_error)
-            error = f"could not connect to {exc.host}:{exc.port} ({reason})"
+            error = f"could not connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # a URL the HTTP stack cannot use must not stall a delivery
+            error = f"could not send: {type(exc).__name__}: {exc}"
         duration_ms = round((time.perf_counter() - started) * 1000)
-        if status is not None and error is not None:
+        if answer.status is not None and error is not None:
             error = f"answer cut short: {error}"
-        text = excerpt[: self.excerpt_bytes].decode("utf-8", "replace")
-        return SendResult(status, error, duration_ms, text, retry_after)
+        excerpt = b"".join(answer.chunks)[: self.excerpt_bytes].decode("utf-8", "replace")
+        return SendResult(answer.status, error, duration_ms, excerpt, answer.retry_after)
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """At most `max_response_bytes` of the body; the rest is never read."""
-        chunks: list[bytes] = []
+    async def _read_capped(self, response: aiohttp.ClientResponse, chunks: list[bytes]) -> None:
+        """At most `max_response_bytes` of the body into `chunks`; the rest is never read.
+        What arrived before a deadline stays in `chunks`."""
         size = 0
         while size < self.max_response_bytes:
             chunk = await response.content.read(self.max_response_bytes - size)
@@ -90,4 +92,17 @@ class Sender:
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return b"".join(chunks)
+
+
+@dataclass
+class _Answer:
+    status: int | None = None
+    retry_after: str | None = None
+    chunks: list[bytes] = field(default_factory=list)
+
+
+def _reason(error: OSError) -> str:
+    """'Connection refused', 'Name or service not known': the system's words, not a number."""
+    if isinstance(error, socket.gaierror) or not error.errno or error.errno < 0:
+        return error.strerror or str(error)
+    return os.strerror(error.errno)

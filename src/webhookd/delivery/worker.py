@@ -74,8 +74,11 @@ class Worker:
                     continue
                 try:
                     jobs = await self.store.claim(request)
-                except Unavailable as exc:
-                    log.warning("claim failed, retrying in %.1f s: %s", backoff, exc.message)
+                except Exception as exc:  # the loop must outlive any one failure
+                    if isinstance(exc, Unavailable):
+                        log.warning("claim failed, retrying in %.1f s: %s", backoff, exc.message)
+                    else:
+                        log.exception("claim failed, retrying in %.1f s", backoff)
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
@@ -128,12 +131,15 @@ class Worker:
             task.cancel()
 
     async def _process(self, job: Job) -> None:
-        settlement = await self._attempt(job)
         try:
+            settlement = await self._attempt(job)
             await asyncio.shield(self.store.settle([settlement], self.policy.disable_after_ms))
         except Unavailable as exc:
             # The lease expires and the delivery is claimed again: at-least-once.
             log.warning("settle of %s failed: %s", job.delivery_id, exc.message)
+        except Exception:
+            log.exception("delivery %s failed unexpectedly; it is retried when its lease ends",
+                          job.delivery_id)  # fmt: skip
 
     async def _attempt(self, job: Job) -> Settlement:
         if not job.webhook_active:

@@ -31,6 +31,7 @@ class Event:
     type: str
     body: bytes  # the exact delivery body, serialized once by domain/jsjson
     created_at: int
+    fingerprint: str = ""  # of the type and data: a reused idempotency key must match it
 
 
 @dataclass(frozen=True, slots=True)

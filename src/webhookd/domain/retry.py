@@ -96,11 +96,19 @@ class Policy:
 
 def disabled_for_failing(since_ms: int, now_ms: int) -> str:
     """The reason shown on a webhook disabled after failing for too long."""
-    days = (now_ms - since_ms) / 86_400_000
     return (
-        f"Every delivery attempt failed for {days:.1f} days, so webhookd disabled the webhook. "
-        "Fix the endpoint, enable the webhook, then recover the failed deliveries."
+        f"Every delivery attempt failed for {_duration(now_ms - since_ms)}, so webhookd "
+        "disabled the webhook. Fix the endpoint, enable the webhook, then recover the failed "
+        "deliveries."
     )
+
+
+def _duration(ms: int) -> str:
+    seconds = ms / 1000
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.1f} seconds"
 
 
 def parse_schedule(spec: str) -> tuple[float, ...]:

@@ -1,5 +1,7 @@
 """What a webhook URL must look like before webhookd will store it."""
 
+import ipaddress
+import re
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -23,7 +25,23 @@ def check(url: str) -> None:
         raise ValueError("url must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("url must name a host, as in https://your-app.com/webhooks")
+    _check_host(parts.hostname)
     if port == 0:
         raise ValueError("url must not use port 0")
     if parts.fragment:
         raise ValueError("url must not contain a #fragment (it is never sent to the server)")
+
+
+def _check_host(host: str) -> None:
+    """A DNS name of non-empty labels (letters, digits, hyphens), or an IP address."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"url host {host[:100]!r} is not a valid host name")
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)

@@ -101,7 +101,8 @@ class Store(Protocol):
         """Store the event and its deliveries (due at `event.created_at`) in one transaction."""
 
     async def claim(self, request: ClaimRequest) -> list[Job]:
-        """Lease due deliveries until `now + lease`, first attempts before retries."""
+        """Lease due deliveries until `now + lease`: retries within their slots, then first
+        attempts in the rest (see ClaimRequest)."""
 
     async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
         """Record attempts and new states; skip any whose lease was lost. Returns applied count.

@@ -105,6 +105,11 @@ def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]
         earlier = yield _one("find_idempotent", tenant=event.tenant_id, key=key)
         if earlier is not None:
             if earlier["created_at"] > event.created_at - window_ms:
+                if earlier["request_hash"] != event.fingerprint:
+                    raise Conflict(
+                        "This idempotency key was used in the last 24 h for a different event "
+                        "or data; send a new key for a new event."
+                    )
                 return Published(earlier["id"], earlier["deliveries"], created=False)
             yield _run("forget_idempotency_key", id=earlier["id"])
     hooks = yield _all("active_webhooks", tenant=event.tenant_id)
@@ -164,12 +169,12 @@ def _settle_one(s: Settlement, disable_after_ms: int) -> Program[int]:
 def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str]:
     status = DeliveryStatus.DELIVERED if attempt.result.ok else DeliveryStatus.FAILED
     yield Op("insert_event", rows.event_params(event, None, 1))
-    yield Op(
-        "insert_delivery",
-        rows.delivery_params(event, webhook.id, attempt.delivery_id, status, 1, manual=True),
-    )
+    delivery = rows.delivery_params(event, webhook.id, attempt.delivery_id, status, manual=True)
+    yield Op("insert_tested_delivery", {**delivery, "http_status": attempt.result.http_status})
     yield Op("record_attempt", rows.attempt_params(attempt))
     yield _run("touch_webhook", at=attempt.attempted_at, id=webhook.id)
+    if attempt.result.ok:
+        yield _run("webhook_succeeded", id=webhook.id)  # any success resets the failure clock
     return attempt.delivery_id
 
 

@@ -88,7 +88,8 @@ def job(row: Row, token: str) -> Job:
 def event_params(event: Event, key: str | None, deliveries: int) -> dict[str, Any]:
     return {
         "id": event.id, "tenant": event.tenant_id, "type": event.type, "body": event.body,
-        "key": key, "deliveries": deliveries, "created_at": event.created_at,
+        "key": key, "request_hash": event.fingerprint, "deliveries": deliveries,
+        "created_at": event.created_at,
     }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ CREATE TABLE events (
     type            text NOT NULL,
     body            bytea NOT NULL,             -- the exact bytes every delivery sends
     idempotency_key text,
+    request_hash    text,                       -- of type + data, to refuse a reused key
     deliveries      integer NOT NULL,
     created_at      bigint NOT NULL
 );

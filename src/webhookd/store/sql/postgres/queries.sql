@@ -42,7 +42,7 @@ RETURNING failing_since, active;
 UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND active;
 
 -- name: find_idempotent
-SELECT id, deliveries, created_at FROM events
+SELECT id, deliveries, created_at, request_hash FROM events
  WHERE tenant_id = :tenant AND idempotency_key = :key;
 
 -- name: forget_idempotency_key
@@ -52,13 +52,20 @@ UPDATE events SET idempotency_key = NULL WHERE id = :id;
 SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id;
 
 -- name: insert_event
-INSERT INTO events (id, tenant_id, type, body, idempotency_key, deliveries, created_at)
-VALUES (:id, :tenant, :type, :body, :key, :deliveries, :created_at);
+INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
+                    created_at)
+VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
 
 -- name: insert_delivery
 INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
                         next_attempt_at, manual, created_at)
 VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, :attempts, :at, :manual, :at);
+
+-- name: insert_tested_delivery
+INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
+                        next_attempt_at, manual, created_at, last_attempt_at, last_http_status)
+VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :at, :at,
+        :http_status);
 
 -- name: due_first
 -- Rows another worker is claiming are skipped, not waited for.

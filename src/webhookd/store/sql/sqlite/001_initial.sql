@@ -21,6 +21,7 @@ CREATE TABLE events (
     type            TEXT NOT NULL,
     body            BLOB NOT NULL,              -- the exact bytes every delivery sends
     idempotency_key TEXT,
+    request_hash    TEXT,                       -- of type + data, to refuse a reused key
     deliveries      INTEGER NOT NULL,
     created_at      INTEGER NOT NULL
 );

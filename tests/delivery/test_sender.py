@@ -1,0 +1,41 @@
+"""The sender turns every outcome into a result: it never raises, never stalls a delivery."""
+
+import pytest
+
+from webhookd.delivery.sender import Sender
+from webhookd.testing import Receiver, free_port
+
+
+@pytest.fixture
+async def sender() -> Sender:
+    sender = Sender(timeout=2.0)
+    await sender.start()
+    yield sender  # type: ignore[misc]
+    await sender.close()
+
+
+async def test_a_url_the_http_stack_cannot_use_is_a_failed_attempt(sender: Sender) -> None:
+    result = await sender.post("http://a..b/hook", b"{}", {})
+    assert result.http_status is None
+    assert result.error is not None
+    assert result.error.startswith("could not send")
+
+
+async def test_refused_connection_says_so_in_words(sender: Sender) -> None:
+    result = await sender.post(f"http://127.0.0.1:{free_port()}/", b"{}", {})
+    assert result.error is not None
+    assert result.error.endswith("(Connection refused)")
+
+
+async def test_answer_status_excerpt_and_retry_after(sender: Sender) -> None:
+    with Receiver(lambda _: (429, b"slow down", {"Retry-After": "7"})) as receiver:
+        result = await sender.post(receiver.url, b'{"a":1}', {"X-Test": "1"})
+        [request] = receiver.requests
+    assert (result.http_status, result.response_excerpt, result.retry_after) == (
+        429,
+        "slow down",
+        "7",
+    )
+    assert request.body == b'{"a":1}'
+    assert request.headers["x-test"] == "1"
+    assert request.headers["accept-encoding"] == "identity"
