@@ -35,6 +35,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "retry_schedule": "",
         "delivery_timeout": 5.0,
         "poll_interval": 0.2,
+        "allow_private_networks": True,  # receivers run on 127.0.0.1
         **overrides,
     }
     return Settings(**values)

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from webhookd.domain import catalog, retry
+from webhookd.domain import catalog, network, retry
 
 MIN_HMAC_KEY_BYTES = 32
 
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     ingest_key: SecretStr | None = None
     event_types: str | None = None
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    allow_private_networks: bool = False
+    allowed_cidrs: str = ""
+    require_https: bool = False
 
     delivery_timeout: float = Field(15.0, gt=0, le=300)
     worker_concurrency: int = Field(32, ge=1, le=1024)
@@ -93,6 +97,12 @@ class Settings(BaseSettings):
     def _event_types_parse(cls, value: str | None) -> str | None:
         if value is not None and not catalog.parse_types(value):
             raise ValueError("must name at least one event type")
+        return value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs_parse(cls, value: str) -> str:
+        network.parse_cidrs(value)
         return value
 
     @field_validator("retry_schedule")
@@ -146,6 +156,14 @@ class Settings(BaseSettings):
         if self.event_types is None:
             return dict(catalog.DEFAULT_TYPES)
         return catalog.parse_types(self.event_types)
+
+    @property
+    def network_policy(self) -> network.Policy:
+        return network.Policy(
+            allow_private=self.allow_private_networks,
+            allowed=network.parse_cidrs(self.allowed_cidrs),
+            require_https=self.require_https,
+        )
 
     @property
     def retry_policy(self) -> retry.Policy:

@@ -9,11 +9,12 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from webhookd import __version__
-from webhookd.domain import catalog, clock, ids, jsjson, signing, urls
+from webhookd.domain import catalog, clock, ids, jsjson, network, signing, urls
 from webhookd.domain.models import Attempt, Delivery, DeliveryDetail, Event, SendResult, Webhook
-from webhookd.errors import Conflict, Invalid, NotFound
+from webhookd.errors import Blocked, Conflict, Invalid, NotFound
 from webhookd.store.base import DeliveryFilter, Published, Store, WebhookChanges
 
 USER_AGENT = f"webhookd/{__version__}"
@@ -59,18 +60,30 @@ class Service:
         transport: Transport,
         event_types: Mapping[str, str],
         now: clock.Clock = clock.system_clock,
+        *,
+        policy: network.Policy | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
         self.event_types = dict(event_types)
         self.now = now
+        self.policy = policy or network.Policy()
 
     # validation ---------------------------------------------------------------------
     def _url(self, url: str) -> str:
+        """A URL webhookd may store: well-formed, and not a refused address by its spelling.
+        (Names are resolved and checked again at every send: DNS can change.)"""
         try:
             urls.check(url)
         except ValueError as exc:
             raise Invalid(str(exc)) from None
+        parts = urlsplit(url)
+        if self.policy.require_https and parts.scheme != "https":
+            raise Blocked("url must use https:// (WEBHOOKD_REQUIRE_HTTPS is on)")
+        address = network.literal_address(parts.hostname or "")
+        reason = None if address is None else network.blocked(address, self.policy)
+        if reason is not None:
+            raise Blocked(f"url is refused: {reason}")
         return url
 
     def _subscription(self, events: list[str] | None) -> tuple[str, ...]:

@@ -97,3 +97,28 @@ def test_ingest_401_does_not_ask_for_a_bearer_token(client: TestClient) -> None:
     answer = client.post("/events", json={"tenantId": "t", "event": "verification.failed"})
     assert answer.status_code == 401
     assert "www-authenticate" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/hook", "http://2130706433/", "http://[::1]/", "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)  # fmt: skip
+def test_refused_addresses_are_400_at_creation_and_patch(app_factory: Any, url: str) -> None:
+    client = app_factory(allow_private_networks=False)
+    created = client.post("/dashboard/webhooks", json={"url": url}, headers=auth())
+    assert created.status_code == 400
+    assert "refused" in created.json()["message"]
+    hook = create_webhook(client)
+    patched = client.patch(f"/dashboard/webhooks/{hook['id']}", json={"url": url}, headers=auth())
+    assert patched.status_code == 400
+
+
+def test_https_can_be_required_at_creation(app_factory: Any) -> None:
+    client = app_factory(require_https=True)
+    answer = client.post("/dashboard/webhooks", json={"url": "http://e.com/"}, headers=auth())
+    assert answer.status_code == 400
+    assert "https" in answer.json()["message"]
+    assert create_webhook(client, url="https://e.com/")["url"] == "https://e.com/"

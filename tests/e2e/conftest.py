@@ -16,7 +16,13 @@ from webhookd.testing import free_port
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOKD_")}
-    env.update({"WEBHOOKD_DATABASE_URL": f"sqlite:///{tmp_path / 'webhookd.db'}", **extra})
+    env.update(
+        {
+            "WEBHOOKD_DATABASE_URL": f"sqlite:///{tmp_path / 'webhookd.db'}",
+            "WEBHOOKD_ALLOW_PRIVATE_NETWORKS": "true",  # receivers run on 127.0.0.1
+            **extra,
+        }
+    )
     return env
 
 

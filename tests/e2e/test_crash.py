@@ -12,6 +12,7 @@ from typing import Any
 from tests.conftest import INGEST_KEY, JWT_SECRET, wait_until
 from tests.e2e.conftest import cli_env
 from webhookd.delivery.sender import Sender
+from webhookd.domain import network
 from webhookd.domain.models import DeliveryStatus
 from webhookd.service import Service
 from webhookd.store.base import DeliveryFilter
@@ -27,7 +28,8 @@ async def _prepare(db: Path, url: str, events: int) -> tuple[str, list[str]]:
     store = SQLiteStore(db)
     await store.open()
     try:
-        service = Service(store, Sender(1.0), {"verification.completed": ""})
+        open_policy = network.Policy(allow_private=True)  # the receiver is on 127.0.0.1
+        service = Service(store, Sender(1.0), {"verification.completed": ""}, policy=open_policy)
         hook = await service.create_webhook("acme", url, None, None)
         ids = [
             (await service.publish("acme", "verification.completed", {"n": n})).event_id

@@ -26,7 +26,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings, now) as (db, sender, worker):
-            app.state.service = Service(db, sender, settings.catalog, now)
+            app.state.service = Service(
+                db, sender, settings.catalog, now, policy=settings.network_policy
+            )
             task = asyncio.create_task(worker.run()) if run_worker else None
             try:
                 yield
@@ -60,7 +62,7 @@ async def runtime(
 ) -> AsyncIterator[tuple[Store, Sender, Worker]]:
     """The opened store, the started sender, and a worker over them (not yet running)."""
     db = store.from_settings(settings)
-    sender = Sender(settings.delivery_timeout)
+    sender = Sender(settings.delivery_timeout, settings.network_policy)
     await db.open()
     try:
         await sender.start()

@@ -1,4 +1,6 @@
-"""The one HTTP client that contacts tenant URLs (deliveries and test sends).
+"""The one HTTP client that contacts tenant URLs (deliveries, test sends, resends).
+
+Every destination passes the SSRF guard (delivery/guard.py) at every send.
 
 One aiohttp session per process, connections kept per host. Every attempt has one
 total deadline that a receiver dripping bytes cannot stretch, never follows
@@ -12,9 +14,12 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from webhookd.delivery import guard
+from webhookd.domain import network
 from webhookd.domain.models import SendResult
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -25,16 +30,26 @@ class Sender:
     def __init__(
         self,
         timeout: float,
+        policy: network.Policy | None = None,
+        *,
+        lookup: guard.Lookup = guard.system_lookup,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         excerpt_bytes: int = EXCERPT_BYTES,
     ) -> None:
         self.timeout = timeout
+        self.policy = policy or network.Policy()
+        self.lookup = lookup
         self.max_response_bytes = max_response_bytes
         self.excerpt_bytes = excerpt_bytes
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=64, ttl_dns_cache=60)
+        connector = aiohttp.TCPConnector(
+            limit=0,
+            limit_per_host=64,
+            ttl_dns_cache=60,  # holds only answers the guard passed
+            resolver=guard.GuardedResolver(self.policy, self.lookup),
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=min(self.timeout, 10.0)),
@@ -56,6 +71,7 @@ class Sender:
         answer = _Answer()
         error: str | None = None
         try:
+            self._check_destination(url)
             async with asyncio.timeout(self.timeout):
                 async with self._session.post(
                     url,
@@ -66,12 +82,17 @@ class Sender:
                     answer.status = response.status
                     answer.retry_after = response.headers.get("Retry-After")
                     await self._read_capped(response, answer.chunks)
+        except guard.BlockedAddress as exc:
+            error = f"blocked: {exc}"
         except TimeoutError:
             error = f"timed out after {self.timeout:g} s"
         except aiohttp.ClientConnectorCertificateError as exc:
             error = f"TLS certificate of {exc.host} not accepted ({exc.certificate_error})"
         except aiohttp.ClientConnectorError as exc:
-            error = f"could not connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
+            if isinstance(exc.os_error, guard.BlockedAddress):
+                error = f"blocked: {exc.os_error}"
+            else:
+                error = f"could not connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except Exception as exc:  # a URL the HTTP stack cannot use must not stall a delivery
@@ -81,6 +102,13 @@ class Sender:
             error = f"answer cut short: {error}"
         excerpt = b"".join(answer.chunks)[: self.excerpt_bytes].decode("utf-8", "replace")
         return SendResult(answer.status, error, duration_ms, excerpt, answer.retry_after)
+
+    def _check_destination(self, url: str) -> None:
+        """Checks the resolver cannot make: the scheme, and hosts that are IP literals."""
+        parts = urlsplit(url)
+        if self.policy.require_https and parts.scheme != "https":
+            raise guard.BlockedAddress("https is required (WEBHOOKD_REQUIRE_HTTPS)")
+        guard.check_literal(parts.hostname or "", self.policy)
 
     async def _read_capped(self, response: aiohttp.ClientResponse, chunks: list[bytes]) -> None:
         """At most `max_response_bytes` of the body into `chunks`; the rest is never read.
