@@ -14,6 +14,7 @@ from webhookd.config import Settings
 
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 INGEST_KEY = "test-ingest-key"
+SECRET_KEY = "4G0ALG35WNl3Yg5Z8b2ZXsQ9B0U0c2Eq2lq9W6Zt3vA="  # a Fernet key for the tests
 
 
 def make_token(tenant: str = "tenant-a", secret: str = JWT_SECRET, **claims: Any) -> str:
@@ -32,6 +33,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'webhookd.db'}",
         "jwt_secret": JWT_SECRET,
         "ingest_key": INGEST_KEY,
+        "secret_key": SECRET_KEY,
         "retry_schedule": "",
         "delivery_timeout": 5.0,
         "poll_interval": 0.2,

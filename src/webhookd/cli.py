@@ -194,7 +194,9 @@ def emit(
         db = store.from_settings(settings)
         await db.open()
         try:
-            service = Service(db, _NoTransport(), settings.catalog, clock.system_clock)
+            service = Service(
+                db, _NoTransport(), settings.catalog, clock.system_clock, sealer=settings.sealer
+            )
             published = await service.publish(tenant, event, payload)
         finally:
             await db.close()

@@ -23,7 +23,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from webhookd import sealing
 from webhookd.domain import catalog, network, retry
+from webhookd.errors import Invalid
+from webhookd.sealing import Sealer
 
 MIN_HMAC_KEY_BYTES = 32
 
@@ -46,6 +49,7 @@ class Settings(BaseSettings):
     tenant_claim: str = "sub"
 
     ingest_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
     event_types: str | None = None
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
 
@@ -97,6 +101,13 @@ class Settings(BaseSettings):
     def _event_types_parse(cls, value: str | None) -> str | None:
         if value is not None and not catalog.parse_types(value):
             raise ValueError("must name at least one event type")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _sealing_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            Sealer(value.get_secret_value())
         return value
 
     @field_validator("allowed_cidrs")
@@ -158,6 +169,17 @@ class Settings(BaseSettings):
         return catalog.parse_types(self.event_types)
 
     @property
+    def sealer(self) -> Sealer:
+        """Seals and opens webhook secrets at rest (WEBHOOKD_SECRET_KEY)."""
+        if self.secret_key is None:
+            raise Invalid(
+                "WEBHOOKD_SECRET_KEY is not set: it encrypts webhook secrets at rest. Generate "
+                'one with: python3 -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            )
+        return Sealer(self.secret_key.get_secret_value())
+
+    @property
     def network_policy(self) -> network.Policy:
         return network.Policy(
             allow_private=self.allow_private_networks,
@@ -181,7 +203,9 @@ def load(**overrides: Any) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     settings = Settings(**given)
     path = settings.sqlite_path
-    if path is None or (settings.has_jwt_key and settings.ingest_key is not None):
+    if path is None or (
+        settings.has_jwt_key and settings.ingest_key is not None and settings.secret_key is not None
+    ):
         return settings
     secrets_file = path.with_name(path.name + ".secrets.json")
     dev = _read_or_create_dev_secrets(secrets_file)
@@ -190,23 +214,38 @@ def load(**overrides: Any) -> Settings:
         filled["jwt_secret"] = dev["jwt_secret"]
     if settings.ingest_key is None:
         filled["ingest_key"] = dev["ingest_key"]
+    if settings.secret_key is None:
+        filled["secret_key"] = dev["secret_key"]
     settings = Settings(**{**given, **filled})
     settings._dev_file = secrets_file
     settings._generated = frozenset(filled)
     return settings
 
 
+DEV_SECRETS = {
+    "jwt_secret": lambda: secrets.token_urlsafe(48),
+    "ingest_key": lambda: secrets.token_urlsafe(32),
+    "secret_key": sealing.new_key,
+}
+
+
 def _read_or_create_dev_secrets(path: Path) -> dict[str, str]:
+    """The development secrets kept beside the database; missing ones are added."""
+    data: dict[str, str] = {}
     if path.exists():
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and {"jwt_secret", "ingest_key"} <= data.keys():
-            return {key: str(data[key]) for key in ("jwt_secret", "ingest_key")}
-        raise ValueError(f"{path} is damaged: delete it to generate new development secrets")
-    data = {"jwt_secret": secrets.token_urlsafe(48), "ingest_key": secrets.token_urlsafe(32)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
+        loaded = json.loads(path.read_text())
+        if not isinstance(loaded, dict) or not {"jwt_secret", "ingest_key"} <= loaded.keys():
+            raise ValueError(f"{path} is damaged: delete it to generate new development secrets")
+        data = {key: str(value) for key, value in loaded.items()}
+    missing = {name: make() for name, make in DEV_SECRETS.items() if name not in data}
+    if missing:
+        data.update(missing)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        temporary.replace(path)
     return data
 
 

@@ -13,8 +13,17 @@ from urllib.parse import urlsplit
 
 from webhookd import __version__
 from webhookd.domain import catalog, clock, ids, jsjson, network, signing, urls
-from webhookd.domain.models import Attempt, Delivery, DeliveryDetail, Event, SendResult, Webhook
+from webhookd.domain.models import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    Event,
+    OldSecret,
+    SendResult,
+    Webhook,
+)
 from webhookd.errors import Blocked, Conflict, Invalid, NotFound
+from webhookd.sealing import Sealer
 from webhookd.store.base import DeliveryFilter, Published, Store, WebhookChanges
 
 USER_AGENT = f"webhookd/{__version__}"
@@ -24,6 +33,7 @@ MAX_DESCRIPTION = 500
 RECOVER_WINDOW_MS = 28 * 86_400_000
 RECOVER_LIMIT = 10_000
 MAX_TENANT_LENGTH = 255
+MAX_GRACE_SECONDS = 7 * 86400
 
 
 class Transport(Protocol):
@@ -61,12 +71,14 @@ class Service:
         event_types: Mapping[str, str],
         now: clock.Clock = clock.system_clock,
         *,
+        sealer: Sealer,
         policy: network.Policy | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
         self.event_types = dict(event_types)
         self.now = now
+        self.sealer = sealer
         self.policy = policy or network.Policy()
 
     # validation ---------------------------------------------------------------------
@@ -95,20 +107,39 @@ class Service:
     # webhooks -----------------------------------------------------------------------
     async def create_webhook(
         self, tenant_id: str, url: str, events: list[str] | None, description: str | None
-    ) -> Webhook:
+    ) -> tuple[Webhook, str]:
+        """The new webhook and its secret: the only time the plaintext is handed out."""
         now = self.now()
+        secret = ids.new_secret()
         webhook = Webhook(
             id=ids.new_id(ids.WEBHOOK, now),
             tenant_id=tenant_id,
             url=self._url(url),
             events=self._subscription(events),
             description=_check_description(description or ""),
-            secret=ids.new_secret(),
+            secret=self.sealer.seal(secret),
             active=True,
             created_at=now,
         )
         await self.store.create_webhook(webhook)
-        return webhook
+        return webhook, secret
+
+    async def rotate_secret(
+        self, tenant_id: str, webhook_id: str, grace_seconds: int
+    ) -> tuple[Webhook, str]:
+        """A new secret; the old one keeps signing for `grace_seconds` (0 = stops now)."""
+        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+            raise Invalid(f"graceSeconds must be between 0 and {MAX_GRACE_SECONDS} (7 days)")
+        _check_id(webhook_id)
+        secret = ids.new_secret()
+        webhook = await self.store.rotate_secret(
+            tenant_id, webhook_id, self.sealer.seal(secret), grace_seconds * 1000, self.now()
+        )
+        return _found(webhook, webhook_id), secret
+
+    def secrets_of(self, sealed: str, old: tuple[OldSecret, ...], now_ms: int) -> list[str]:
+        """The plaintext secrets that sign now, newest first."""
+        return open_secrets(self.sealer, sealed, old, now_ms)
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
         return await self.store.list_webhooks(tenant_id)
@@ -155,7 +186,8 @@ class Service:
             created_at=now,
         )
         delivery_id = ids.new_id(ids.DELIVERY, now)
-        headers = signed_headers(webhook.secret, event.body, delivery_id, catalog.TEST_EVENT, now)
+        secrets = self.secrets_of(webhook.secret, webhook.old_secrets, now)
+        headers = signed_headers(secrets, event.body, delivery_id, catalog.TEST_EVENT, now)
         result = await self.transport.post(webhook.url, event.body, headers)
         await self.store.record_test(webhook, event, Attempt(delivery_id, now, result, headers))
         return describe(result)
@@ -246,12 +278,17 @@ def fingerprint(event_type: str, data: Any) -> str:
     return hashlib.sha256(event_type.encode() + b"\n" + jsjson.dumps(data)).hexdigest()
 
 
+def open_secrets(sealer: Sealer, sealed: str, old: tuple[OldSecret, ...], now_ms: int) -> list[str]:
+    """The current secret and the rotated-out ones still in their grace period, opened."""
+    return [sealer.open(sealed)] + [sealer.open(o.sealed) for o in old if o.until > now_ms]
+
+
 def signed_headers(
-    secret: str, body: bytes, delivery_id: str, event_type: str, now_ms: int
+    secrets: list[str], body: bytes, delivery_id: str, event_type: str, now_ms: int
 ) -> dict[str, str]:
     """The headers of one attempt, signed now; the same for deliveries and test sends."""
     return signing.delivery_headers(
-        secret=secret,
+        secrets=secrets,
         body=body,
         delivery_id=delivery_id,
         event_type=event_type,

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import INGEST_KEY, JWT_SECRET, wait_until
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, wait_until
 from tests.e2e.conftest import cli_env
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
 from webhookd.domain.models import DeliveryStatus
+from webhookd.sealing import Sealer
 from webhookd.service import Service
 from webhookd.store.base import DeliveryFilter
 from webhookd.store.sqlite import SQLiteStore
@@ -29,8 +30,11 @@ async def _prepare(db: Path, url: str, events: int) -> tuple[str, list[str]]:
     await store.open()
     try:
         open_policy = network.Policy(allow_private=True)  # the receiver is on 127.0.0.1
-        service = Service(store, Sender(1.0), {"verification.completed": ""}, policy=open_policy)
-        hook = await service.create_webhook("acme", url, None, None)
+        catalog = {"verification.completed": ""}
+        service = Service(
+            store, Sender(1.0), catalog, sealer=Sealer(SECRET_KEY), policy=open_policy
+        )
+        hook, _ = await service.create_webhook("acme", url, None, None)
         ids = [
             (await service.publish("acme", "verification.completed", {"n": n})).event_id
             for n in range(events)
@@ -68,7 +72,7 @@ def test_sigkill_mid_stream_loses_nothing(tmp_path: Path, serve: Any) -> None:
     env = cli_env(
         tmp_path,
         WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
-        WEBHOOKD_DELIVERY_TIMEOUT="2", WEBHOOKD_POLL_INTERVAL="0.2",
+        WEBHOOKD_SECRET_KEY=SECRET_KEY, WEBHOOKD_DELIVERY_TIMEOUT="2", WEBHOOKD_POLL_INTERVAL="0.2",
         WEBHOOKD_WORKER_CONCURRENCY=str(CONCURRENCY), WEBHOOKD_WEBHOOK_CONCURRENCY=str(CONCURRENCY),
         WEBHOOKD_RETRY_SCHEDULE="0.5,1,2",
     )  # fmt: skip
@@ -113,7 +117,7 @@ def test_sigterm_lets_the_attempt_in_flight_finish(tmp_path: Path, serve: Any) -
     db = tmp_path / "webhookd.db"
     env = cli_env(
         tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
-        WEBHOOKD_DELIVERY_TIMEOUT="10",
+        WEBHOOKD_SECRET_KEY=SECRET_KEY, WEBHOOKD_DELIVERY_TIMEOUT="10",
     )  # fmt: skip
 
     def slow(_: Received) -> tuple[int, bytes]:

@@ -19,10 +19,11 @@ import httpx2 as httpx
 import pytest
 
 from tests import postgres
-from tests.conftest import INGEST_KEY, JWT_SECRET, make_token, wait_until
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token, wait_until
 from tests.e2e.conftest import Served, cli_env
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
+from webhookd.sealing import Sealer
 from webhookd.service import Service
 from webhookd.store.postgres import PostgresStore
 from webhookd.testing import Received, Receiver
@@ -38,6 +39,7 @@ def pg_env(tmp_path: Path, schema: str, **extra: str) -> dict[str, str]:
         WEBHOOKD_DATABASE_URL=postgres.URL,
         WEBHOOKD_DATABASE_SCHEMA=schema,
         WEBHOOKD_JWT_SECRET=JWT_SECRET,
+        WEBHOOKD_SECRET_KEY=SECRET_KEY,
         WEBHOOKD_INGEST_KEY=INGEST_KEY,
         WEBHOOKD_DATABASE_POOL_SIZE="4",
         **extra,
@@ -50,8 +52,11 @@ async def _seed(schema: str, url: str, events: int) -> str:
     await store.open()
     try:
         open_policy = network.Policy(allow_private=True)  # the receiver is on 127.0.0.1
-        service = Service(store, Sender(1.0), {"verification.completed": ""}, policy=open_policy)
-        hook = await service.create_webhook("acme", url, None, None)
+        catalog = {"verification.completed": ""}
+        service = Service(
+            store, Sender(1.0), catalog, sealer=Sealer(SECRET_KEY), policy=open_policy
+        )
+        hook, _ = await service.create_webhook("acme", url, None, None)
         for n in range(events):
             await service.publish("acme", "verification.completed", {"n": n})
     finally:

@@ -22,7 +22,8 @@ def test_first_load_generates_dev_secrets_and_keeps_them(tmp_path: Path) -> None
 
 def test_configured_secrets_win_and_make_no_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    settings = config.load(database_url=url, jwt_secret="k" * 32, ingest_key="i")
+    key = "4G0ALG35WNl3Yg5Z8b2ZXsQ9B0U0c2Eq2lq9W6Zt3vA="
+    settings = config.load(database_url=url, jwt_secret="k" * 32, ingest_key="i", secret_key=key)
     assert settings.dev_secrets_file is None
     assert not (tmp_path / "w.db.secrets.json").exists()
 

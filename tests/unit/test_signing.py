@@ -1,6 +1,13 @@
 """The seed's signature: HMAC-SHA256 keyed by the whole secret string, over the exact bytes."""
 
-from webhookd.domain import signing
+import json
+import time
+
+import pytest
+import standardwebhooks
+import standardwebhooks.webhooks
+
+from webhookd.domain import ids, signing
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = (
@@ -25,7 +32,7 @@ def test_verify_accepts_only_the_exact_signature() -> None:
 
 def test_delivery_headers_name_everything_a_receiver_needs() -> None:
     headers = signing.delivery_headers(
-        secret=SECRET, body=BODY, delivery_id="dlv_1", event_type="test",
+        secrets=[SECRET], body=BODY, delivery_id="dlv_1", event_type="test",
         timestamp_s=1749569400, user_agent="webhookd/1.0",
     )  # fmt: skip
     assert headers == {
@@ -35,4 +42,21 @@ def test_delivery_headers_name_everything_a_receiver_needs() -> None:
         "X-PacSpace-Delivery": "dlv_1",
         "X-PacSpace-Timestamp": "1749569400",
         "X-PacSpace-Signature": NODE_SIGNATURE,
+        "webhook-id": "dlv_1",
+        "webhook-timestamp": "1749569400",
+        "webhook-signature": signing.standard_signature(SECRET, "dlv_1", 1749569400, BODY),
     }
+
+
+def test_standard_webhooks_library_verifies_every_signature_in_a_rotation() -> None:
+    new = ids.new_secret()
+    headers = signing.delivery_headers(
+        secrets=[new, SECRET], body=BODY, delivery_id="dlv_2", event_type="test",
+        timestamp_s=int(time.time()), user_agent="webhookd/1.0",
+    )  # fmt: skip
+    assert headers["X-PacSpace-Signature"] == signing.sign(new, BODY)  # the newest
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, SECRET):
+        assert standardwebhooks.Webhook(secret).verify(BODY, headers) == json.loads(BODY)
+    with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(ids.new_secret()).verify(BODY, headers)

@@ -21,14 +21,16 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app; its lifespan opens the store and, if asked, runs a delivery worker."""
     authenticator = auth.Authenticator(settings)
+    settings.sealer  # noqa: B018 - refuse to start without a key, before anything is served
     ingest_key = settings.ingest_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings, now) as (db, sender, worker):
             app.state.service = Service(
-                db, sender, settings.catalog, now, policy=settings.network_policy
-            )
+                db, sender, settings.catalog, now,
+                sealer=settings.sealer, policy=settings.network_policy,
+            )  # fmt: skip
             task = asyncio.create_task(worker.run()) if run_worker else None
             try:
                 yield
@@ -67,11 +69,11 @@ async def runtime(
     try:
         await sender.start()
         try:
-            yield (
-                db,
-                sender,
-                Worker(db, sender, settings.retry_policy, worker_limits(settings), now=now),
+            limits = worker_limits(settings)
+            worker = Worker(
+                db, sender, settings.retry_policy, limits, sealer=settings.sealer, now=now
             )
+            yield db, sender, worker
         finally:
             await sender.close()
     finally:

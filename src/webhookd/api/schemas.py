@@ -46,3 +46,10 @@ class PublishEvent(_Strict):
 class Recover(_Strict):
     since: Text = Field(examples=["2025-06-01T00:00:00.000Z"])
     until: Text | None = Field(None, examples=["2025-06-02T00:00:00.000Z"])
+
+
+class RotateSecret(_Strict):
+    graceSeconds: int | None = Field(
+        None, ge=0, le=7 * 86400, examples=[86400],
+        description="How long the old secret keeps signing too (default 24 h; 0 = stop now).",
+    )  # fmt: skip

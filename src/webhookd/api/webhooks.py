@@ -7,13 +7,14 @@ from fastapi.responses import JSONResponse
 
 from webhookd.api import responses
 from webhookd.api.auth import Tenant
-from webhookd.api.schemas import CreateWebhook, UpdateWebhook
+from webhookd.api.schemas import CreateWebhook, RotateSecret, UpdateWebhook
 from webhookd.domain.clock import iso
 from webhookd.domain.models import Webhook
 from webhookd.errors import Invalid
 from webhookd.service import Service
 
 router = APIRouter(prefix="/dashboard", tags=["webhooks"])
+DEFAULT_GRACE_SECONDS = 24 * 3600
 
 
 def _service(request: Request) -> Service:
@@ -24,19 +25,19 @@ def _service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(_service)]
 
 
-def webhook_json(webhook: Webhook, *, secret: bool = False) -> dict[str, Any]:
-    """A webhook as the seed shows it; the secret only when just created."""
+def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
+    """A webhook as the seed shows it; the (plaintext) secret only when just created."""
     data: dict[str, Any] = {
         "id": webhook.id,
         "url": webhook.url,
         "events": list(webhook.events),
         "description": webhook.description,
     }
-    if secret:
-        data["secret"] = webhook.secret
+    if secret is not None:
+        data["secret"] = secret
     data["active"] = webhook.active
     data["createdAt"] = iso(webhook.created_at)
-    if not secret:
+    if secret is None:
         last = webhook.last_triggered_at
         data["lastTriggeredAt"] = None if last is None else iso(last)
         data["disabledReason"] = webhook.disabled_reason
@@ -45,8 +46,8 @@ def webhook_json(webhook: Webhook, *, secret: bool = False) -> dict[str, Any]:
 
 @router.post("/webhooks", status_code=201, summary="Create a webhook")
 async def create_webhook(body: CreateWebhook, tenant: Tenant, service: Svc) -> JSONResponse:
-    webhook = await service.create_webhook(tenant, body.url, body.events, body.description)
-    return responses.ok(201, webhook_json(webhook, secret=True))
+    webhook, secret = await service.create_webhook(tenant, body.url, body.events, body.description)
+    return responses.ok(201, webhook_json(webhook, secret=secret))
 
 
 @router.get("/webhooks", summary="List webhooks")
@@ -85,6 +86,25 @@ async def toggle_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONR
     state = "enabled" if webhook.active else "disabled"
     return responses.ok(
         200, {"id": webhook.id, "active": webhook.active, "message": f"Webhook has been {state}."}
+    )
+
+
+@router.post("/webhooks/{webhook_id}/rotate-secret", summary="Replace the signing secret")
+async def rotate_secret(
+    webhook_id: str, tenant: Tenant, service: Svc, body: RotateSecret | None = None
+) -> JSONResponse:
+    grace = (
+        DEFAULT_GRACE_SECONDS if body is None or body.graceSeconds is None else body.graceSeconds
+    )
+    webhook, secret = await service.rotate_secret(tenant, webhook_id, grace)
+    old = webhook.old_secrets[0].until if grace and webhook.old_secrets else None
+    return responses.ok(
+        200,
+        {
+            "id": webhook.id,
+            "secret": secret,
+            "previousSecretExpiresAt": None if old is None else iso(old),
+        },
     )
 
 

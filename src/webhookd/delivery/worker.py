@@ -19,7 +19,8 @@ from webhookd.domain import clock as clock_
 from webhookd.domain import retry
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
-from webhookd.service import Transport, default_jitter, signed_headers
+from webhookd.sealing import Sealer
+from webhookd.service import Transport, default_jitter, open_secrets, signed_headers
 from webhookd.store.base import ClaimRequest, Store
 
 log = logging.getLogger("webhookd.delivery")
@@ -50,6 +51,7 @@ class Worker:
         policy: retry.Policy,
         limits: Limits,
         *,
+        sealer: Sealer,
         now: clock_.Clock = clock_.system_clock,
         jitter: retry.Jitter = default_jitter,
     ) -> None:
@@ -57,6 +59,7 @@ class Worker:
         self.transport = transport
         self.policy = policy
         self.limits = limits
+        self.sealer = sealer
         self.now = now
         self.jitter = jitter
         self._inflight: dict[asyncio.Task[None], Job] = {}
@@ -147,7 +150,8 @@ class Worker:
                      job.delivery_id, job.webhook_id)  # fmt: skip
             return Settlement(job, None, DeliveryStatus.FAILED)
         started = self.now()
-        headers = signed_headers(job.secret, job.body, job.delivery_id, job.event_type, started)
+        secrets = open_secrets(self.sealer, job.secret, job.old_secrets, started)
+        headers = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
         result = await self.transport.post(job.url, job.body, headers)
         attempt_no = job.attempts + 1
         decision = self.policy.decide(result, attempt_no, self.now(), self.jitter, job.manual)

@@ -11,17 +11,26 @@ class DeliveryStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OldSecret:
+    """A replaced signing secret, still signing deliveries until `until` (epoch ms)."""
+
+    sealed: str
+    until: int
+
+
+@dataclass(frozen=True, slots=True)
 class Webhook:
     id: str
     tenant_id: str
     url: str
     events: tuple[str, ...]
     description: str
-    secret: str
+    secret: str  # sealed (see sealing.py): never the plaintext
     active: bool
     created_at: int
     last_triggered_at: int | None = None
     disabled_reason: str | None = None  # set when webhookd disabled it, cleared on enable
+    old_secrets: tuple[OldSecret, ...] = ()  # newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +66,13 @@ class Job:
     webhook_id: str
     event_type: str
     url: str
-    secret: str
+    secret: str  # sealed
     webhook_active: bool
     body: bytes
     attempts: int
     lease_token: str
     manual: bool = False  # a one-off resend: no automatic retry chain follows it
+    old_secrets: tuple[OldSecret, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,11 @@ class Store(Protocol):
     async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
         """Flip `active` atomically (enabling clears `disabled_reason`)."""
 
+    async def rotate_secret(
+        self, tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
+    ) -> Webhook | None:
+        """Replace the (sealed) secret; the old one stays valid `grace_ms` more."""
+
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool: ...
 
     # events and the delivery queue

@@ -62,6 +62,12 @@ class ProgramStore(ABC):
     async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
         return await self.run(programs.toggle_webhook(tenant_id, webhook_id), write=True)
 
+    async def rotate_secret(
+        self, tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
+    ) -> Webhook | None:
+        program = programs.rotate_secret(tenant_id, webhook_id, sealed, grace_ms, now_ms)
+        return await self.run(program, write=True)
+
     async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
         return await self.run(programs.delete_webhook(tenant_id, webhook_id), write=True)
 

@@ -21,6 +21,7 @@ from webhookd.domain.models import (
     DeliveryStatus,
     Event,
     Job,
+    OldSecret,
     Settlement,
     Webhook,
 )
@@ -40,6 +41,7 @@ class Op:
 
 
 Program = Generator[Op, Any, T]
+MAX_OLD_SECRETS = 4  # rotated-out secrets that may still sign during their grace period
 AFTER_EVERY_ID = "~"  # sorts after every id ("~" is above all id characters)
 
 
@@ -91,6 +93,24 @@ def update_webhook(
 
 def toggle_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
     yield _run("toggle_webhook", tenant=tenant_id, id=webhook_id)
+    return (yield from get_webhook(tenant_id, webhook_id))
+
+
+def rotate_secret(
+    tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
+) -> Program[Webhook | None]:
+    """Make `sealed` the secret; the old one keeps signing for `grace_ms` (none if 0)."""
+    current = yield from get_webhook(tenant_id, webhook_id)
+    if current is None:
+        return None
+    still_valid = [old for old in current.old_secrets if old.until > now_ms]
+    if grace_ms > 0:
+        still_valid.insert(0, OldSecret(current.secret, now_ms + grace_ms))
+    kept = tuple(still_valid[:MAX_OLD_SECRETS])
+    yield _run(
+        "rotate_secret", tenant=tenant_id, id=webhook_id, secret=sealed,
+        old_secrets=rows.dump_old_secrets(kept),
+    )  # fmt: skip
     return (yield from get_webhook(tenant_id, webhook_id))
 
 

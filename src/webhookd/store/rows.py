@@ -16,6 +16,7 @@ from webhookd.domain.models import (
     DeliveryStatus,
     Event,
     Job,
+    OldSecret,
     SendResult,
     Settlement,
     Webhook,
@@ -27,6 +28,14 @@ Row = Mapping[str, Any]
 
 def dump_events(events: tuple[str, ...]) -> str:
     return orjson.dumps(list(events)).decode()
+
+
+def dump_old_secrets(old: tuple[OldSecret, ...]) -> str:
+    return orjson.dumps([{"sealed": o.sealed, "until": o.until} for o in old]).decode()
+
+
+def old_secrets(text: str) -> tuple[OldSecret, ...]:
+    return tuple(OldSecret(o["sealed"], o["until"]) for o in orjson.loads(text))
 
 
 def webhook(row: Row) -> Webhook:
@@ -41,6 +50,7 @@ def webhook(row: Row) -> Webhook:
         created_at=row["created_at"],
         last_triggered_at=row["last_triggered_at"],
         disabled_reason=row["disabled_reason"],
+        old_secrets=old_secrets(row["old_secrets"]),
     )
 
 
@@ -82,6 +92,7 @@ def job(row: Row, token: str) -> Job:
         attempts=row["attempts"],
         lease_token=token,
         manual=bool(row["manual"]),
+        old_secrets=old_secrets(row["old_secrets"]),
     )
 
 

@@ -5,7 +5,8 @@ CREATE TABLE webhooks (
     url               text NOT NULL,
     events            text NOT NULL,            -- JSON array of types, or ["*"]
     description       text NOT NULL DEFAULT '',
-    secret            text NOT NULL,
+    secret            text NOT NULL,             -- sealed (Fernet)
+    old_secrets       text NOT NULL DEFAULT '[]', -- rotated-out secrets in their grace period
     active            boolean NOT NULL,
     created_at        bigint NOT NULL,
     last_triggered_at bigint,

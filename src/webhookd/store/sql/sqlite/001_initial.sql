@@ -5,7 +5,8 @@ CREATE TABLE webhooks (
     url               TEXT NOT NULL,
     events            TEXT NOT NULL,            -- JSON array of types, or ["*"]
     description       TEXT NOT NULL DEFAULT '',
-    secret            TEXT NOT NULL,
+    secret            TEXT NOT NULL,             -- sealed (Fernet)
+    old_secrets       TEXT NOT NULL DEFAULT '[]', -- rotated-out secrets in their grace period
     active            INTEGER NOT NULL,
     created_at        INTEGER NOT NULL,
     last_triggered_at INTEGER,

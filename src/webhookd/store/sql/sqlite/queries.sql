@@ -24,6 +24,10 @@ UPDATE webhooks
        failing_since = CASE WHEN active = 0 THEN NULL ELSE failing_since END
  WHERE tenant_id = :tenant AND id = :id;
 
+-- name: rotate_secret
+UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets
+ WHERE tenant_id = :tenant AND id = :id;
+
 -- name: delete_webhook
 DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 
@@ -85,7 +89,8 @@ UPDATE deliveries SET locked_until = :until, lease_token = :token
  WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: leased_jobs
-SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, w.active, e.body
+SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, w.old_secrets,
+       w.active, e.body
   FROM deliveries d
   JOIN webhooks w ON w.id = d.webhook_id
   JOIN events e ON e.id = d.event_id
