@@ -103,6 +103,13 @@ class Settings(BaseSettings):
             raise ValueError("must name at least one event type")
         return value
 
+    @field_validator("jwks_url")
+    @classmethod
+    def _jwks_over_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL")
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _sealing_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:

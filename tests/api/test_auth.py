@@ -1,6 +1,9 @@
 """The JWT matrix: every bad token is a 401 in the envelope, and nothing leaks."""
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -9,7 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_token
+from tests.conftest import JWT_SECRET, make_token
+from webhookd.api.auth import JwksKeys
 
 NOW = int(time.time())
 
@@ -144,3 +148,97 @@ def test_tenant_isolation_follows_the_token(client: TestClient) -> None:
     client.post("/dashboard/webhooks", json={"url": "https://e.com"}, headers=headers)
     assert _status(client, make_token("tenant-a"))[1]["data"] == []
     assert len(_status(client, make_token("tenant-b"))[1]["data"]) == 1
+
+
+def test_unknown_crit_is_401(client: TestClient) -> None:
+    token = jwt.encode(
+        {"sub": "t", "exp": NOW + 60}, JWT_SECRET, "HS256", headers={"crit": ["x-ext"], "x-ext": 1}
+    )
+    assert _status(client, token)[0] == 401
+
+
+def test_a_jku_header_is_never_followed(app_factory: Any) -> None:
+    private, public_pem = _rsa_pem()
+    attacker, _ = _rsa_pem()
+    with JwksServer({"keys": []}) as evil:
+        client = app_factory(jwt_secret=None, jwt_public_key=public_pem)
+        claims = {"sub": "tenant-a", "exp": NOW + 600}
+        for header in ("jku", "x5u"):
+            token = jwt.encode(claims, attacker, "RS256", headers={header: evil.url, "kid": "k"})
+            assert _status(client, token)[0] == 401
+        assert evil.hits == 0
+        assert (
+            _status(client, jwt.encode(claims, private, "RS256", headers={"jku": evil.url}))[0]
+            == 200
+        )
+
+
+def test_jwks_keys_come_only_from_the_configured_url(
+    app_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(JwksKeys, "REFRESH_EVERY", 0.5)
+    first, _ = _rsa_pem()
+    second, _ = _rsa_pem()
+    attacker, _ = _rsa_pem()
+    claims = {"sub": "tenant-a", "exp": NOW + 600}
+    with JwksServer(_jwks(("one", first))) as idp, JwksServer(_jwks(("evil", attacker))) as evil:
+        client = app_factory(jwt_secret=None, jwks_url=idp.url)
+        assert _status(client, jwt.encode(claims, first, "RS256", headers={"kid": "one"}))[0] == 200
+        forged = jwt.encode(claims, attacker, "RS256", headers={"kid": "evil", "jku": evil.url})
+        for _ in range(20):  # unknown kids: at most one refetch per REFRESH_EVERY
+            assert _status(client, forged)[0] == 401
+        assert idp.hits <= 2
+        assert evil.hits == 0
+        no_kid = jwt.encode(claims, first, "RS256")
+        assert _status(client, no_kid)[0] == 401
+        idp.document = _jwks(("one", first), ("two", second))  # the provider rotates keys
+        time.sleep(0.6)
+        assert (
+            _status(client, jwt.encode(claims, second, "RS256", headers={"kid": "two"}))[0] == 200
+        )
+
+
+def _jwks(*keys: tuple[str, rsa.RSAPrivateKey]) -> dict[str, Any]:
+    found = []
+    for kid, private in keys:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+        found.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+    return {"keys": found}
+
+
+class JwksServer:
+    """A JWKS endpoint on 127.0.0.1 that counts how often it is asked."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.hits = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.hits += 1
+                body = json.dumps(owner.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+
+    def __enter__(self) -> "JwksServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -8,6 +8,11 @@ enforced when configured. The tenant is the claim `WEBHOOKD_TENANT_CLAIM`.
 """
 
 import asyncio
+import json
+import logging
+import math
+import time
+import urllib.request
 from typing import Annotated, Any
 
 import jwt
@@ -23,6 +28,7 @@ from webhookd.config import Settings
 from webhookd.errors import Invalid, Unauthenticated
 
 MAX_TOKEN_BYTES = 8 * 1024
+log = logging.getLogger("webhookd.auth")
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
@@ -46,14 +52,14 @@ class Authenticator:
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway
         self.claim = settings.tenant_claim
-        self._jwks: jwt.PyJWKClient | None = None
+        self._jwks: JwksKeys | None = None
         self._key: Any = None
         if settings.jwt_secret is not None:
             self._key, self.algorithms = settings.jwt_secret.get_secret_value(), ["HS256"]
         elif settings.jwt_public_key is not None:
             self._key, self.algorithms = _public_key_algorithms(settings.jwt_public_key)
         elif settings.jwks_url is not None:
-            self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+            self._jwks = JwksKeys(settings.jwks_url)
             self.algorithms = ["RS256", "ES256"]
         else:
             raise Invalid(
@@ -67,7 +73,7 @@ class Authenticator:
         key = self._key
         try:
             if self._jwks is not None:
-                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+                key = await self._jwks.key_for(token)
             claims = jwt.decode(
                 token,
                 key,
@@ -121,6 +127,58 @@ class RequireTenant:
             return
         scope.setdefault("state", {})["tenant"] = tenant
         await self.app(scope, receive, send)
+
+
+class JwksKeys:
+    """Signing keys from the configured JWKS URL, and from nowhere else.
+
+    A token's own `jku`, `x5u` or `x5c` headers are never followed; its `kid` only picks
+    among the keys this URL published. Keys are cached for `LIFESPAN` seconds; a `kid`
+    not in the cache triggers a refetch at most once per `REFRESH_EVERY` seconds, so a
+    stream of tokens with made-up kids cannot turn webhookd into a load generator.
+    """
+
+    LIFESPAN = 300.0
+    REFRESH_EVERY = 30.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def key_for(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise jwt.InvalidTokenError("the token names no key (kid)")
+        stale = time.monotonic() - self._fetched_at > self.LIFESPAN
+        if kid not in self._keys or stale:
+            await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise jwt.InvalidTokenError("unknown key id")
+        return key
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.REFRESH_EVERY:
+                return
+            self._fetched_at = time.monotonic()
+            try:
+                data = await asyncio.to_thread(self._fetch)
+                keys = jwt.PyJWKSet.from_dict(data).keys
+            except (OSError, ValueError, jwt.PyJWTError) as exc:
+                log.warning("cannot refresh JWKS from %s (%s); keeping %d cached keys",
+                            self.url, exc, len(self._keys))  # fmt: skip
+                return
+            self._keys = {k.key_id: k.key for k in keys if k.key_id}
+
+    def _fetch(self) -> Any:
+        # http(s) only: config.py checks the scheme of WEBHOOKD_JWKS_URL
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=5) as answer:
+            return json.loads(answer.read(1_000_000))
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT naming the tenant.")
