@@ -38,6 +38,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "delivery_timeout": 5.0,
         "poll_interval": 0.2,
         "allow_private_networks": True,  # receivers run on 127.0.0.1
+        "dashboard_rate_limit": "0",  # tests/api/test_rate_limits.py turns them on
+        "events_rate_limit": "0",
         **overrides,
     }
     return Settings(**values)

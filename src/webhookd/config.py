@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd import sealing
-from webhookd.domain import catalog, network, retry
+from webhookd.domain import catalog, network, ratelimit, retry
 from webhookd.errors import Invalid
 from webhookd.sealing import Sealer
 
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     event_types: str | None = None
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    dashboard_rate_limit: str = "20/100"
+    events_rate_limit: str = "1000/2000"
 
     allow_private_networks: bool = False
     allowed_cidrs: str = ""
@@ -115,6 +118,12 @@ class Settings(BaseSettings):
     def _sealing_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             Sealer(value.get_secret_value())
+        return value
+
+    @field_validator("dashboard_rate_limit", "events_rate_limit")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        ratelimit.Limit.parse(value)
         return value
 
     @field_validator("allowed_cidrs")

@@ -5,6 +5,7 @@
     ├── Unauthenticated    no, or a bad, credential (HTTP 401)
     ├── NotFound           no such thing for this tenant (HTTP 404, never 403)
     ├── Conflict           the state forbids it (HTTP 409)
+    ├── Throttled          too many requests; retry after a while (HTTP 429)
     ├── Blocked            a destination refused by policy (HTTP 400)
     └── Unavailable        a dependency is down; retry later (HTTP 503)
 
@@ -36,6 +37,14 @@ class NotFound(WebhookdError):
 
 class Conflict(WebhookdError):
     """The current state does not allow the operation."""
+
+
+class Throttled(WebhookdError):
+    """Too many requests for this tenant or key; `retry_after` seconds until the next."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Blocked(WebhookdError):

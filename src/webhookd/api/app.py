@@ -11,7 +11,7 @@ from webhookd.api import auth, deliveries, events, limits, ops, responses, webho
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
-from webhookd.domain import clock
+from webhookd.domain import clock, ratelimit
 from webhookd.service import Service
 from webhookd.store.base import Store
 
@@ -47,6 +47,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
+    app.state.ingest_buckets = ratelimit.Buckets(ratelimit.Limit.parse(settings.events_rate_limit))
     responses.install(app)
     app.include_router(webhooks.router)
     app.include_router(deliveries.router)
@@ -54,7 +55,11 @@ def create_app(
     app.include_router(ops.router)
     # Outermost last: authenticate first, then bound the body, then route.
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
-    app.add_middleware(auth.RequireTenant, authenticator=authenticator)
+    app.add_middleware(
+        auth.RequireTenant,
+        authenticator=authenticator,
+        limit=ratelimit.Limit.parse(settings.dashboard_rate_limit),
+    )
     return app
 
 

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webhookd.api import responses
 from webhookd.config import Settings
+from webhookd.domain import ratelimit
 from webhookd.errors import Invalid, Unauthenticated
 
 MAX_TOKEN_BYTES = 8 * 1024
@@ -105,9 +106,10 @@ class RequireTenant:
     """ASGI middleware: every `/dashboard` request is authenticated before anything else,
     its body included, is read. The tenant lands in `request.state.tenant`."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, limit: ratelimit.Limit) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.buckets = ratelimit.Buckets(limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/dashboard"):
@@ -124,6 +126,12 @@ class RequireTenant:
         except Unauthenticated as exc:
             answer = responses.error(401, exc.message, {"WWW-Authenticate": "Bearer"})
             await answer(scope, receive, send)
+            return
+        wait = self.buckets.take(tenant, time.monotonic())
+        if wait:
+            seconds = str(max(1, math.ceil(wait)))
+            text = f"Too many requests for this tenant; retry in {seconds} s."
+            await responses.error(429, text, {"Retry-After": seconds})(scope, receive, send)
             return
         scope.setdefault("state", {})["tenant"] = tenant
         await self.app(scope, receive, send)

@@ -1,6 +1,7 @@
 """`POST /events`: the platform's backend publishes an event for a tenant."""
 
 import hmac
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 from webhookd.api import responses
 from webhookd.api.schemas import PublishEvent
 from webhookd.api.webhooks import Svc
-from webhookd.errors import Invalid, Unauthenticated
+from webhookd.errors import Invalid, Throttled, Unauthenticated
 
 router = APIRouter(tags=["events"])
 
@@ -22,6 +23,9 @@ async def require_ingest_key(
         raise Unauthenticated("Event ingestion is off: set WEBHOOKD_INGEST_KEY on the server.")
     if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected):
         raise Unauthenticated("Missing or wrong X-Api-Key header: send the ingest key.")
+    wait = request.app.state.ingest_buckets.take("ingest", time.monotonic())
+    if wait:
+        raise Throttled(f"Too many events for this ingest key; retry in {wait:.1f} s.", wait)
 
 
 @router.post(
