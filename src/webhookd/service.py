@@ -7,7 +7,7 @@ and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
 import hashlib
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from webhookd import __version__
 from webhookd.domain import catalog, clock, ids, jsjson, network, signing, urls
 from webhookd.domain.models import (
     Attempt,
+    AuditEntry,
     Delivery,
     DeliveryDetail,
     Event,
@@ -34,6 +35,7 @@ RECOVER_WINDOW_MS = 28 * 86_400_000
 RECOVER_LIMIT = 10_000
 MAX_TENANT_LENGTH = 255
 MAX_GRACE_SECONDS = 7 * 86400
+SYSTEM = "system"  # the actor of changes not made through the API
 
 
 class Transport(Protocol):
@@ -106,7 +108,13 @@ class Service:
 
     # webhooks -----------------------------------------------------------------------
     async def create_webhook(
-        self, tenant_id: str, url: str, events: list[str] | None, description: str | None
+        self,
+        tenant_id: str,
+        url: str,
+        events: list[str] | None,
+        description: str | None,
+        *,
+        actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
         """The new webhook and its secret: the only time the plaintext is handed out."""
         now = self.now()
@@ -121,19 +129,23 @@ class Service:
             active=True,
             created_at=now,
         )
-        await self.store.create_webhook(webhook)
+        details = {"url": webhook.url, "events": list(webhook.events)}
+        audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
+        await self.store.create_webhook(webhook, audit)
         return webhook, secret
 
     async def rotate_secret(
-        self, tenant_id: str, webhook_id: str, grace_seconds: int
+        self, tenant_id: str, webhook_id: str, grace_seconds: int, *, actor: str = SYSTEM
     ) -> tuple[Webhook, str]:
         """A new secret; the old one keeps signing for `grace_seconds` (0 = stops now)."""
         if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
             raise Invalid(f"graceSeconds must be between 0 and {MAX_GRACE_SECONDS} (7 days)")
         _check_id(webhook_id)
         secret = ids.new_secret()
+        details = {"graceSeconds": grace_seconds}
+        audit = self._audit(tenant_id, actor, "webhook.secret_rotated", webhook_id, details)
         webhook = await self.store.rotate_secret(
-            tenant_id, webhook_id, self.sealer.seal(secret), grace_seconds * 1000, self.now()
+            tenant_id, webhook_id, self.sealer.seal(secret), grace_seconds * 1000, self.now(), audit
         )
         return _found(webhook, webhook_id), secret
 
@@ -156,6 +168,7 @@ class Service:
         url: str | None = None,
         events: list[str] | None = None,
         description: str | None = None,
+        actor: str = SYSTEM,
     ) -> Webhook:
         _check_id(webhook_id)
         changes = WebhookChanges(
@@ -163,16 +176,46 @@ class Service:
             events=None if events is None else self._subscription(events),
             description=None if description is None else _check_description(description),
         )
-        return _found(await self.store.update_webhook(tenant_id, webhook_id, changes), webhook_id)
+        changed = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in asdict(changes).items()
+            if value is not None
+        }
+        audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
+        webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
+        return _found(webhook, webhook_id)
 
-    async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
+    async def toggle_webhook(
+        self, tenant_id: str, webhook_id: str, *, actor: str = SYSTEM
+    ) -> Webhook:
         _check_id(webhook_id)
-        return _found(await self.store.toggle_webhook(tenant_id, webhook_id), webhook_id)
+        audit = self._audit(tenant_id, actor, "webhook.toggled", webhook_id, {})
+        return _found(await self.store.toggle_webhook(tenant_id, webhook_id, audit), webhook_id)
 
-    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> None:
+    async def delete_webhook(self, tenant_id: str, webhook_id: str, *, actor: str = SYSTEM) -> None:
         _check_id(webhook_id)
-        if not await self.store.delete_webhook(tenant_id, webhook_id):
+        audit = self._audit(tenant_id, actor, "webhook.deleted", webhook_id, {})
+        if not await self.store.delete_webhook(tenant_id, webhook_id, audit):
             raise _not_found(webhook_id)
+
+    def _audit(
+        self,
+        tenant_id: str,
+        actor: str,
+        action: str,
+        webhook_id: str | None,
+        details: Mapping[str, object],
+    ) -> AuditEntry:
+        now = self.now()
+        return AuditEntry(
+            id=ids.new_id(ids.AUDIT, now), tenant_id=tenant_id, actor=actor, action=action,
+            webhook_id=webhook_id, at=now, details=dict(details),
+        )  # fmt: skip
+
+    async def audit_log(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
+        if before is not None and not ids.is_valid(before, ids.AUDIT):
+            raise Invalid("cursor must be the nextCursor of an earlier page")
+        return await self.store.list_audit(tenant_id, before, limit)
 
     async def test_webhook(self, tenant_id: str, webhook_id: str) -> TestResult:
         """Send the seed's test payload now, log it, and say how the endpoint answered."""
@@ -219,18 +262,28 @@ class Service:
             raise _delivery_not_found(delivery_id)
         return detail
 
-    async def resend(self, tenant_id: str, webhook_id: str, delivery_id: str) -> Delivery:
+    async def resend(
+        self, tenant_id: str, webhook_id: str, delivery_id: str, *, actor: str = SYSTEM
+    ) -> Delivery:
         """Send a delivery again now, with the same id; no second retry chain starts."""
         await self._active_webhook(tenant_id, webhook_id)
         if not ids.is_valid(delivery_id, ids.DELIVERY):
             raise _delivery_not_found(delivery_id)
-        delivery = await self.store.resend(tenant_id, webhook_id, delivery_id, self.now())
+        details = {"deliveryId": delivery_id}
+        audit = self._audit(tenant_id, actor, "delivery.retried", webhook_id, details)
+        delivery = await self.store.resend(tenant_id, webhook_id, delivery_id, self.now(), audit)
         if delivery is None:
             raise _delivery_not_found(delivery_id)
         return delivery
 
     async def recover(
-        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int | None
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        since_ms: int,
+        until_ms: int | None,
+        *,
+        actor: str = SYSTEM,
     ) -> int:
         """Re-queue the failed deliveries created in [since, until); how many."""
         now = self.now()
@@ -242,7 +295,11 @@ class Service:
         if until <= since_ms:
             raise Invalid("until must be later than since")
         await self._active_webhook(tenant_id, webhook_id)
-        return await self.store.recover(tenant_id, webhook_id, since_ms, until, now, RECOVER_LIMIT)
+        window = {"since": clock.iso(since_ms), "until": clock.iso(until)}
+        audit = self._audit(tenant_id, actor, "deliveries.recovered", webhook_id, window)
+        return await self.store.recover(
+            tenant_id, webhook_id, since_ms, until, now, RECOVER_LIMIT, audit
+        )
 
     async def _active_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
         webhook = await self.get_webhook(tenant_id, webhook_id)

@@ -69,6 +69,11 @@ class Authenticator:
             )
 
     async def tenant(self, token: str) -> str:
+        return (await self.identify(token))[0]
+
+    async def identify(self, token: str) -> tuple[str, str]:
+        """(tenant, actor): the actor is the token's `sub` when it is a string, for the
+        audit log (with a tenant claim other than `sub`, it names the person)."""
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("Invalid token: larger than 8 KiB.")
         key = self._key
@@ -91,7 +96,9 @@ class Authenticator:
             raise Unauthenticated(
                 f"Invalid token: the '{self.claim}' claim must be a string naming the tenant."
             )
-        return tenant
+        subject = claims.get("sub")
+        actor = subject if isinstance(subject, str) and subject and _encodable(subject) else tenant
+        return tenant, actor[:255]
 
 
 def _encodable(text: str) -> bool:
@@ -122,7 +129,7 @@ class RequireTenant:
                 raise Unauthenticated(
                     "Missing or malformed Authorization header: send 'Authorization: Bearer <JWT>'."
                 )
-            tenant = await self.authenticator.tenant(token.strip())
+            tenant, actor = await self.authenticator.identify(token.strip())
         except Unauthenticated as exc:
             answer = responses.error(401, exc.message, {"WWW-Authenticate": "Bearer"})
             await answer(scope, receive, send)
@@ -133,7 +140,8 @@ class RequireTenant:
             text = f"Too many requests for this tenant; retry in {seconds} s."
             await responses.error(429, text, {"Retry-After": seconds})(scope, receive, send)
             return
-        scope.setdefault("state", {})["tenant"] = tenant
+        state = scope.setdefault("state", {})
+        state["tenant"], state["actor"] = tenant, actor
         await self.app(scope, receive, send)
 
 
@@ -202,3 +210,12 @@ async def current_tenant(
 
 
 Tenant = Annotated[str, Depends(current_tenant)]
+
+
+async def current_actor(request: Request) -> str:
+    """Who the token names, for the audit log."""
+    actor: str = request.state.actor
+    return actor
+
+
+Actor = Annotated[str, Depends(current_actor)]

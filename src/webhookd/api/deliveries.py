@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from webhookd.api import responses
-from webhookd.api.auth import Tenant
+from webhookd.api.auth import Actor, Tenant
 from webhookd.api.schemas import Recover
 from webhookd.api.webhooks import Svc
 from webhookd.domain.clock import iso
@@ -103,15 +103,18 @@ async def get_delivery(
     summary="Send a delivery again now (same delivery id)",
 )
 async def retry_delivery(
-    webhook_id: str, delivery_id: str, tenant: Tenant, service: Svc
+    webhook_id: str, delivery_id: str, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
-    delivery = await service.resend(tenant, webhook_id, delivery_id)
+    delivery = await service.resend(tenant, webhook_id, delivery_id, actor=actor)
     return responses.ok(202, delivery_json(delivery))
 
 
 @router.post("/recover", status_code=202, summary="Send again every failed delivery in a window")
-async def recover(webhook_id: str, body: Recover, tenant: Tenant, service: Svc) -> JSONResponse:
+async def recover(
+    webhook_id: str, body: Recover, tenant: Tenant, actor: Actor, service: Svc
+) -> JSONResponse:
     since = _moment("since", body.since)
     assert since is not None
-    count = await service.recover(tenant, webhook_id, since, _moment("until", body.until))
+    until = _moment("until", body.until)
+    count = await service.recover(tenant, webhook_id, since, until, actor=actor)
     return responses.ok(202, {"recovered": count})

@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from webhookd.api import responses
-from webhookd.api.auth import Tenant
+from webhookd.api.auth import Actor, Tenant
 from webhookd.api.schemas import CreateWebhook, RotateSecret, UpdateWebhook
 from webhookd.domain.clock import iso
 from webhookd.domain.models import Webhook
@@ -45,8 +45,12 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
 
 
 @router.post("/webhooks", status_code=201, summary="Create a webhook")
-async def create_webhook(body: CreateWebhook, tenant: Tenant, service: Svc) -> JSONResponse:
-    webhook, secret = await service.create_webhook(tenant, body.url, body.events, body.description)
+async def create_webhook(
+    body: CreateWebhook, tenant: Tenant, actor: Actor, service: Svc
+) -> JSONResponse:
+    webhook, secret = await service.create_webhook(
+        tenant, body.url, body.events, body.description, actor=actor
+    )
     return responses.ok(201, webhook_json(webhook, secret=secret))
 
 
@@ -62,7 +66,7 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 
 @router.patch("/webhooks/{webhook_id}", summary="Change a webhook's url, events or description")
 async def update_webhook(
-    webhook_id: str, body: UpdateWebhook, tenant: Tenant, service: Svc
+    webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     given = body.model_fields_set
     for name in ("url", "events"):
@@ -76,13 +80,16 @@ async def update_webhook(
         description=("" if body.description is None else body.description)
         if "description" in given
         else None,
+        actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))
 
 
 @router.post("/webhooks/{webhook_id}/toggle", summary="Enable or disable a webhook")
-async def toggle_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
-    webhook = await service.toggle_webhook(tenant, webhook_id)
+async def toggle_webhook(
+    webhook_id: str, tenant: Tenant, actor: Actor, service: Svc
+) -> JSONResponse:
+    webhook = await service.toggle_webhook(tenant, webhook_id, actor=actor)
     state = "enabled" if webhook.active else "disabled"
     return responses.ok(
         200, {"id": webhook.id, "active": webhook.active, "message": f"Webhook has been {state}."}
@@ -91,12 +98,12 @@ async def toggle_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONR
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", summary="Replace the signing secret")
 async def rotate_secret(
-    webhook_id: str, tenant: Tenant, service: Svc, body: RotateSecret | None = None
+    webhook_id: str, tenant: Tenant, actor: Actor, service: Svc, body: RotateSecret | None = None
 ) -> JSONResponse:
     grace = (
         DEFAULT_GRACE_SECONDS if body is None or body.graceSeconds is None else body.graceSeconds
     )
-    webhook, secret = await service.rotate_secret(tenant, webhook_id, grace)
+    webhook, secret = await service.rotate_secret(tenant, webhook_id, grace, actor=actor)
     old = webhook.old_secrets[0].until if grace and webhook.old_secrets else None
     return responses.ok(
         200,
@@ -118,8 +125,10 @@ async def test_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONRes
 
 
 @router.delete("/webhooks/{webhook_id}", summary="Delete a webhook")
-async def delete_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResponse:
-    await service.delete_webhook(tenant, webhook_id)
+async def delete_webhook(
+    webhook_id: str, tenant: Tenant, actor: Actor, service: Svc
+) -> JSONResponse:
+    await service.delete_webhook(tenant, webhook_id, actor=actor)
     return responses.message(200, "Webhook deleted successfully.")
 
 
@@ -127,4 +136,24 @@ async def delete_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONR
 async def event_types(tenant: Tenant, service: Svc) -> JSONResponse:
     return responses.ok(
         200, [{"name": name, "description": text} for name, text in service.event_types.items()]
+    )
+
+
+@router.get("/audit-log", summary="Who changed what, newest first")
+async def audit_log(
+    tenant: Tenant,
+    service: Svc,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSONResponse:
+    found = await service.audit_log(tenant, cursor, limit + 1)
+    page = found[:limit]
+    data = [
+        {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action,
+         "webhookId": e.webhook_id, "details": e.details}
+        for e in page
+    ]  # fmt: skip
+    more = len(found) > limit
+    return JSONResponse(
+        {"statusCode": 200, "data": data, "nextCursor": page[-1].id if more else None}
     )

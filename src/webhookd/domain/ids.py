@@ -15,6 +15,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
+AUDIT = "aud"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 

@@ -116,3 +116,16 @@ class DeliveryDetail:
     delivery: Delivery
     body: bytes
     attempts: list[Attempt]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change, for the append-only audit log. `details` never holds a secret."""
+
+    id: str
+    tenant_id: str
+    actor: str  # the token's subject, or "webhookd" for what it did by itself
+    action: str
+    webhook_id: str | None
+    at: int
+    details: dict[str, object] = field(default_factory=dict)

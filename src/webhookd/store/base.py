@@ -17,6 +17,7 @@ from typing import Protocol
 
 from webhookd.domain.models import (
     Attempt,
+    AuditEntry,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
@@ -79,25 +80,41 @@ class Store(Protocol):
         """Return when the database answers; raise Unavailable otherwise."""
 
     # webhooks
-    async def create_webhook(self, webhook: Webhook) -> None: ...
+    async def create_webhook(self, webhook: Webhook, audit: AuditEntry | None = None) -> None:
+        """Every change takes an optional audit entry, written in the same transaction
+        (and only when the change found what it acted on)."""
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]: ...
 
     async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None: ...
 
     async def update_webhook(
-        self, tenant_id: str, webhook_id: str, changes: WebhookChanges
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        changes: WebhookChanges,
+        audit: AuditEntry | None = None,
     ) -> Webhook | None: ...
 
-    async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
+    async def toggle_webhook(
+        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
+    ) -> Webhook | None:
         """Flip `active` atomically (enabling clears `disabled_reason`)."""
 
     async def rotate_secret(
-        self, tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        sealed: str,
+        grace_ms: int,
+        now_ms: int,
+        audit: AuditEntry | None = None,
     ) -> Webhook | None:
         """Replace the (sealed) secret; the old one stays valid `grace_ms` more."""
 
-    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool: ...
+    async def delete_webhook(
+        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
+    ) -> bool: ...
 
     # events and the delivery queue
     async def publish(
@@ -133,14 +150,29 @@ class Store(Protocol):
     ) -> DeliveryDetail | None: ...
 
     async def resend(
-        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        delivery_id: str,
+        now_ms: int,
+        audit: AuditEntry | None = None,
     ) -> Delivery | None:
         """Make the delivery due now (same id). Raises Conflict while it is in flight."""
 
     async def recover(
-        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        since_ms: int,
+        until_ms: int,
+        now_ms: int,
+        limit: int,
+        audit: AuditEntry | None = None,
     ) -> int:
         """Re-queue failed deliveries created in [since, until), oldest first; how many."""
+
+    async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
+        """The tenant's audit log, newest first, ids below `before`."""
 
     async def purge(self, before_ms: int, batch: int) -> int:
         """Delete up to `batch` finished events older than `before_ms` with their log."""

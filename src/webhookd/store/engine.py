@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from webhookd.domain.models import (
     Attempt,
+    AuditEntry,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
@@ -45,8 +46,8 @@ class ProgramStore(ABC):
     async def wait_for_work(self, timeout: float) -> None: ...
 
     # webhooks
-    async def create_webhook(self, webhook: Webhook) -> None:
-        await self.run(programs.create_webhook(webhook), write=True)
+    async def create_webhook(self, webhook: Webhook, audit: AuditEntry | None = None) -> None:
+        await self.run(programs.audited(programs.create_webhook(webhook), audit), write=True)
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
         return await self.run(programs.list_webhooks(tenant_id), write=False)
@@ -55,21 +56,39 @@ class ProgramStore(ABC):
         return await self.run(programs.get_webhook(tenant_id, webhook_id), write=False)
 
     async def update_webhook(
-        self, tenant_id: str, webhook_id: str, changes: WebhookChanges
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        changes: WebhookChanges,
+        audit: AuditEntry | None = None,
     ) -> Webhook | None:
-        return await self.run(programs.update_webhook(tenant_id, webhook_id, changes), write=True)
+        program = programs.update_webhook(tenant_id, webhook_id, changes)
+        return await self.run(programs.audited(program, audit), write=True)
 
-    async def toggle_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        return await self.run(programs.toggle_webhook(tenant_id, webhook_id), write=True)
+    async def toggle_webhook(
+        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
+    ) -> Webhook | None:
+        program = programs.toggle_webhook(tenant_id, webhook_id)
+        audited = programs.audited(program, audit, lambda w: {"active": w is not None and w.active})
+        return await self.run(audited, write=True)
 
     async def rotate_secret(
-        self, tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        sealed: str,
+        grace_ms: int,
+        now_ms: int,
+        audit: AuditEntry | None = None,
     ) -> Webhook | None:
         program = programs.rotate_secret(tenant_id, webhook_id, sealed, grace_ms, now_ms)
-        return await self.run(program, write=True)
+        return await self.run(programs.audited(program, audit), write=True)
 
-    async def delete_webhook(self, tenant_id: str, webhook_id: str) -> bool:
-        return await self.run(programs.delete_webhook(tenant_id, webhook_id), write=True)
+    async def delete_webhook(
+        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
+    ) -> bool:
+        program = programs.delete_webhook(tenant_id, webhook_id)
+        return await self.run(programs.audited(program, audit), write=True)
 
     # events and the queue
     async def publish(
@@ -103,16 +122,32 @@ class ProgramStore(ABC):
         return await self.run(program, write=False)
 
     async def resend(
-        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        delivery_id: str,
+        now_ms: int,
+        audit: AuditEntry | None = None,
     ) -> Delivery | None:
         program = programs.resend(tenant_id, webhook_id, delivery_id, now_ms)
-        return await self.run(program, write=True, announce=True)
+        return await self.run(programs.audited(program, audit), write=True, announce=True)
 
     async def recover(
-        self, tenant_id: str, webhook_id: str, since_ms: int, until_ms: int, now_ms: int, limit: int
+        self,
+        tenant_id: str,
+        webhook_id: str,
+        since_ms: int,
+        until_ms: int,
+        now_ms: int,
+        limit: int,
+        audit: AuditEntry | None = None,
     ) -> int:
         program = programs.recover(tenant_id, webhook_id, since_ms, until_ms, now_ms, limit)
-        return await self.run(program, write=True, announce=True)
+        audited = programs.audited(program, audit, lambda count: {"recovered": count})
+        return await self.run(audited, write=True, announce=True)
+
+    async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
+        return await self.run(programs.list_audit(tenant_id, before, limit), write=False)
 
     async def purge(self, before_ms: int, batch: int) -> int:
         return await self.run(programs.purge(before_ms, batch), write=True)

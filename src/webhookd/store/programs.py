@@ -7,15 +7,16 @@ connection. So the rules (fan-out, fair claims, lease-checked settles, the failu
 clock) live here once, and an engine only knows how to run a statement.
 """
 
-from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog
+from webhookd.domain import catalog, ids
 from webhookd.domain.models import (
     Attempt,
+    AuditEntry,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
@@ -61,13 +62,34 @@ def _run(query: str, **params: Any) -> Op:
     return Op(query, params, "run")
 
 
+# the audit log ----------------------------------------------------------------------
+def audited(
+    program: Program[T],
+    entry: AuditEntry | None,
+    details: Callable[[T], Mapping[str, object]] | None = None,
+) -> Program[T]:
+    """Run `program`; if it found what it acted on, append `entry` in the same transaction."""
+    result = yield from program
+    if entry is not None and result not in (None, False, -1):
+        if details is not None:
+            entry = replace(entry, details={**entry.details, **details(result)})
+        yield Op("insert_audit", rows.audit_params(entry))
+    return result
+
+
+def list_audit(tenant_id: str, before: str | None, limit: int) -> Program[list[AuditEntry]]:
+    found = yield _all("list_audit", tenant=tenant_id, before=before or AFTER_EVERY_ID, limit=limit)
+    return [rows.audit(row) for row in found]
+
+
 # webhooks ---------------------------------------------------------------------------
-def create_webhook(w: Webhook) -> Program[None]:
+def create_webhook(w: Webhook) -> Program[bool]:
     yield _run(
         "insert_webhook", id=w.id, tenant=w.tenant_id, url=w.url,
         events=rows.dump_events(w.events), description=w.description, secret=w.secret,
         active=w.active, created_at=w.created_at,
     )  # fmt: skip
+    return True
 
 
 def list_webhooks(tenant_id: str) -> Program[list[Webhook]]:
@@ -182,7 +204,14 @@ def _settle_one(s: Settlement, disable_after_ms: int) -> Program[int]:
         state = yield _one("webhook_failed", at=attempt.attempted_at, id=webhook_id)
         reason = rows.failing_too_long(state, attempt.attempted_at, disable_after_ms)
     if reason is not None:
-        yield _run("disable_webhook", id=webhook_id, reason=reason)
+        disabled = yield _one("disable_webhook", id=webhook_id, reason=reason)
+        if disabled is not None:
+            entry = AuditEntry(
+                id=ids.new_id(ids.AUDIT, attempt.attempted_at), tenant_id=disabled["tenant_id"],
+                actor="webhookd", action="webhook.auto_disabled", webhook_id=webhook_id,
+                at=attempt.attempted_at, details={"reason": reason},
+            )  # fmt: skip
+            yield Op("insert_audit", rows.audit_params(entry))
     return 1
 
 

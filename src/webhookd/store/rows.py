@@ -12,6 +12,7 @@ import orjson
 from webhookd.domain import ids, retry
 from webhookd.domain.models import (
     Attempt,
+    AuditEntry,
     Delivery,
     DeliveryStatus,
     Event,
@@ -170,3 +171,18 @@ def take_fairly(due: Iterable[Row], room: int, per_webhook: int, busy: dict[str,
         busy[webhook_id] = busy.get(webhook_id, 0) + 1
         taken.append(row["id"])
     return taken
+
+
+def audit_params(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id, "tenant": entry.tenant_id, "actor": entry.actor, "action": entry.action,
+        "webhook_id": entry.webhook_id, "details": orjson.dumps(entry.details).decode(),
+        "at": entry.at,
+    }  # fmt: skip
+
+
+def audit(row: Row) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"], tenant_id=row["tenant_id"], actor=row["actor"], action=row["action"],
+        webhook_id=row["webhook_id"], at=row["at"], details=orjson.loads(row["details"]),
+    )  # fmt: skip

@@ -72,3 +72,15 @@ CREATE TABLE attempts (
     request_headers  text NOT NULL DEFAULT '{}' -- JSON; signatures, never secrets
 );
 CREATE INDEX attempts_by_delivery ON attempts (delivery_id, id);
+
+-- Append-only: who changed what, when (secrets excluded).
+CREATE TABLE audit_log (
+    id         text PRIMARY KEY,              -- aud_…, sorts by time
+    tenant_id  text NOT NULL,
+    actor      text NOT NULL,                 -- the token's subject, or "webhookd"
+    action     text NOT NULL,                 -- webhook.created, delivery.retried, …
+    webhook_id text,
+    details    text NOT NULL DEFAULT '{}',    -- JSON
+    at         bigint NOT NULL
+);
+CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id);

@@ -43,7 +43,8 @@ UPDATE webhooks SET failing_since = coalesce(failing_since, :at::bigint) WHERE i
 RETURNING failing_since, active;
 
 -- name: disable_webhook
-UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND active;
+UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND active
+RETURNING tenant_id;
 
 -- name: find_idempotent
 SELECT id, deliveries, created_at, request_hash FROM events
@@ -185,3 +186,10 @@ SELECT pg_notify(:channel, '');
 
 -- name: ping
 SELECT 1;
+
+-- name: insert_audit
+INSERT INTO audit_log (id, tenant_id, actor, action, webhook_id, details, at)
+VALUES (:id, :tenant, :actor, :action, :webhook_id, :details, :at);
+
+-- name: list_audit
+SELECT * FROM audit_log WHERE tenant_id = :tenant AND id < :before ORDER BY id DESC LIMIT :limit;

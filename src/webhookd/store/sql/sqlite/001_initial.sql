@@ -71,3 +71,15 @@ CREATE TABLE attempts (
     request_headers  TEXT NOT NULL DEFAULT '{}' -- JSON; signatures, never secrets
 );
 CREATE INDEX attempts_by_delivery ON attempts (delivery_id, id);
+
+-- Append-only: who changed what, when (secrets excluded).
+CREATE TABLE audit_log (
+    id         TEXT PRIMARY KEY,              -- aud_…, sorts by time
+    tenant_id  TEXT NOT NULL,
+    actor      TEXT NOT NULL,                 -- the token's subject, or "webhookd"
+    action     TEXT NOT NULL,                 -- webhook.created, delivery.retried, …
+    webhook_id TEXT,
+    details    TEXT NOT NULL DEFAULT '{}',    -- JSON
+    at         INTEGER NOT NULL
+);
+CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id);

@@ -42,7 +42,8 @@ UPDATE webhooks SET failing_since = coalesce(failing_since, :at) WHERE id = :id
 RETURNING failing_since, active;
 
 -- name: disable_webhook
-UPDATE webhooks SET active = 0, disabled_reason = :reason WHERE id = :id AND active = 1;
+UPDATE webhooks SET active = 0, disabled_reason = :reason WHERE id = :id AND active = 1
+RETURNING tenant_id;
 
 -- name: find_idempotent
 SELECT id, deliveries, created_at, request_hash FROM events
@@ -172,3 +173,10 @@ SELECT d.*, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
 
 -- name: ping
 SELECT 1;
+
+-- name: insert_audit
+INSERT INTO audit_log (id, tenant_id, actor, action, webhook_id, details, at)
+VALUES (:id, :tenant, :actor, :action, :webhook_id, :details, :at);
+
+-- name: list_audit
+SELECT * FROM audit_log WHERE tenant_id = :tenant AND id < :before ORDER BY id DESC LIMIT :limit;
