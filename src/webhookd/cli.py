@@ -160,6 +160,28 @@ def migrate(database_url: DatabaseOpt = None) -> None:
 
 
 @app.command()
+def reseal(database_url: DatabaseOpt = None) -> None:
+    """Re-encrypt every webhook secret with the first WEBHOOKD_SECRET_KEY key.
+
+    To rotate the key: put a new key first (WEBHOOKD_SECRET_KEY=NEW,OLD) everywhere,
+    run `webhookd reseal`, then drop OLD.
+    """
+    settings = _settings(database_url=database_url)
+
+    async def run() -> None:
+        sealer = settings.sealer
+        db = store.from_settings(settings)
+        await db.open()
+        try:
+            count = await db.reseal(sealer.reseal)
+        finally:
+            await db.close()
+        typer.echo(f"re-sealed the secrets of {count} webhooks with the first key")
+
+    _run(run())
+
+
+@app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="The tenant the token acts for.")],
     ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 7d.")] = "1h",
@@ -216,6 +238,9 @@ def _run(coro: Any) -> None:
         asyncio.run(coro)
     except WebhookdError as exc:
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # such as a sealed secret no configured key opens
+        typer.secho(f"webhookd: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
 
 

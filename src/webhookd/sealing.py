@@ -48,4 +48,10 @@ class Sealer:
         """The same secret sealed with the first key (after a key was added)."""
         if sealed.startswith(ids.SECRET_PREFIX):
             return self.seal(sealed)
-        return self._fernet.rotate(sealed.encode()).decode()
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken:
+            raise ValueError(
+                "a stored webhook secret cannot be opened with WEBHOOKD_SECRET_KEY: "
+                "keep the old key in the list (NEW,OLD) until reseal has run"
+            ) from None

@@ -1,5 +1,6 @@
 """The CLI as a new user meets it: first run, token, migrate, emit, bad configuration."""
 
+import json
 import re
 import shlex
 import sqlite3
@@ -123,3 +124,38 @@ def test_token_refuses_a_tenant_the_server_would_refuse(tmp_path: Path) -> None:
         assert "tenant must be" in result.stderr
     too_long = webhookd("token", "--tenant", "t", "--ttl", "400d", env=env, cwd=tmp_path)
     assert too_long.returncode == 2
+
+
+def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
+    import asyncio
+
+    from webhookd.sealing import Sealer, new_key
+    from webhookd.service import Service
+    from webhookd.store.sqlite import SQLiteStore
+
+    old, new = new_key(), new_key()
+
+    async def create() -> str:
+        db = SQLiteStore(tmp_path / "webhookd.db")
+        await db.open()
+        try:
+            service = Service(db, None, {}, sealer=Sealer(old))  # type: ignore[arg-type]
+            _, secret = await service.create_webhook("t", "https://e.com/", None, None)
+            await service.rotate_secret("t", _.id, 3600)
+        finally:
+            await db.close()
+        return secret
+
+    first_secret = asyncio.run(create())
+    env = cli_env(tmp_path, WEBHOOKD_SECRET_KEY=f"{new},{old}")
+    result = webhookd("reseal", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 webhooks" in result.stdout
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        sealed, old_secrets = conn.execute("SELECT secret, old_secrets FROM webhooks").fetchone()
+    only_new = Sealer(new)
+    assert only_new.open(sealed).startswith("whsec_")
+    assert only_new.open(json.loads(old_secrets)[0]["sealed"]) == first_secret
+    wrong = webhookd("reseal", env=cli_env(tmp_path, WEBHOOKD_SECRET_KEY=new_key()), cwd=tmp_path)
+    assert wrong.returncode == 1
+    assert "cannot be opened" in wrong.stderr

@@ -11,7 +11,7 @@ Rules every implementation keeps:
 - a dependency failure raises `errors.Unavailable`, never a driver exception.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -173,6 +173,9 @@ class Store(Protocol):
 
     async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
         """The tenant's audit log, newest first, ids below `before`."""
+
+    async def reseal(self, transform: Callable[[str], str]) -> int:
+        """Apply `transform` to every stored sealed secret; how many webhooks."""
 
     async def purge(self, before_ms: int, batch: int) -> int:
         """Delete up to `batch` finished events older than `before_ms` with their log."""

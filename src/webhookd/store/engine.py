@@ -7,7 +7,7 @@ to connect, migrate and close. Everything else is shared (see programs.py).
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from webhookd.domain.models import (
@@ -148,6 +148,9 @@ class ProgramStore(ABC):
 
     async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
         return await self.run(programs.list_audit(tenant_id, before, limit), write=False)
+
+    async def reseal(self, transform: Callable[[str], str]) -> int:
+        return await self.run(programs.reseal(transform), write=True)
 
     async def purge(self, before_ms: int, batch: int) -> int:
         return await self.run(programs.purge(before_ms, batch), write=True)

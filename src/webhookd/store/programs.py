@@ -136,6 +136,20 @@ def rotate_secret(
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
+def reseal(transform: Callable[[str], str]) -> Program[int]:
+    """Re-seal every stored secret (after a new WEBHOOKD_SECRET_KEY was put first)."""
+    found = yield _all("all_secrets")
+    for row in found:
+        old = tuple(
+            OldSecret(transform(o.sealed), o.until) for o in rows.old_secrets(row["old_secrets"])
+        )
+        yield _run(
+            "set_secrets", id=row["id"], secret=transform(row["secret"]),
+            old_secrets=rows.dump_old_secrets(old),
+        )  # fmt: skip
+    return len(found)
+
+
 def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
     deleted = yield _count("delete_webhook", tenant=tenant_id, id=webhook_id)
     return bool(deleted)

@@ -193,3 +193,9 @@ VALUES (:id, :tenant, :actor, :action, :webhook_id, :details, :at);
 
 -- name: list_audit
 SELECT * FROM audit_log WHERE tenant_id = :tenant AND id < :before ORDER BY id DESC LIMIT :limit;
+
+-- name: all_secrets
+SELECT id, secret, old_secrets FROM webhooks ORDER BY id;
+
+-- name: set_secrets
+UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets WHERE id = :id;
