@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from webhookd import __version__, store
 from webhookd.api import auth, deliveries, events, limits, ops, responses, webhooks
@@ -49,6 +51,17 @@ def create_app(
     app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
     app.state.ingest_buckets = ratelimit.Buckets(ratelimit.Limit.parse(settings.events_rate_limit))
     responses.install(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = responses.document_errors(
+                get_openapi(
+                    title=app.title, version=app.version, summary=app.summary, routes=app.routes
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(webhooks.router)
     app.include_router(deliveries.router)
     app.include_router(events.router)

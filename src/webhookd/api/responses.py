@@ -110,3 +110,31 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["statusCode", "message", "error"],
+    "properties": {
+        "statusCode": {"type": "integer", "example": 400},
+        "message": {"type": "string", "example": "url must be an absolute http:// or https:// URL"},
+        "error": {"type": "string", "example": "Bad Request"},
+    },
+}
+ERROR_CODES = (400, 401, 404, 409, 429, 503)
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation answers errors in the envelope; FastAPI's default 422 never happens."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            answers = operation.setdefault("responses", {})
+            answers.pop("422", None)
+            for code in ERROR_CODES:
+                answers.setdefault(str(code), {
+                    "description": HTTPStatus(code).phrase,
+                    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+                })  # fmt: skip
+    schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+    schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+    return schema
