@@ -22,6 +22,10 @@ Lookup = Callable[[str, int], Awaitable[list[str]]]
 """(host, port) → IP addresses as text. Tests inject their own; production asks the OS."""
 
 
+class LookupFailed(OSError):
+    """The name did not resolve: nothing is sent (fail closed)."""
+
+
 class BlockedAddress(OSError):
     """A destination the network policy refuses (an OSError so aiohttp passes it on)."""
 
@@ -53,9 +57,12 @@ class GuardedResolver(AbstractResolver):
         try:
             answers = await self.lookup(host, port)
         except (OSError, UnicodeError) as exc:
-            raise OSError(f"could not resolve {host} ({exc})") from exc
+            reason = str(exc)
+            if isinstance(exc, OSError) and exc.strerror:
+                reason = exc.strerror
+            raise LookupFailed(f"could not resolve {host} ({reason})") from exc
         if not answers:
-            raise OSError(f"could not resolve {host} (no addresses)")
+            raise LookupFailed(f"could not resolve {host} (no addresses)")
         results: list[ResolveResult] = []
         for text in answers:
             address = ipaddress.ip_address(text.split("%")[0])

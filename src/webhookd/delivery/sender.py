@@ -82,26 +82,31 @@ class Sender:
                     answer.status = response.status
                     answer.retry_after = response.headers.get("Retry-After")
                     await self._read_capped(response, answer.chunks)
-        except guard.BlockedAddress as exc:
-            error = f"blocked: {exc}"
-        except TimeoutError:
-            error = f"timed out after {self.timeout:g} s"
-        except aiohttp.ClientConnectorCertificateError as exc:
-            error = f"TLS certificate of {exc.host} not accepted ({exc.certificate_error})"
-        except aiohttp.ClientConnectorError as exc:
-            if isinstance(exc.os_error, guard.BlockedAddress):
-                error = f"blocked: {exc.os_error}"
-            else:
-                error = f"could not connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
-        except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        except Exception as exc:  # a URL the HTTP stack cannot use must not stall a delivery
-            error = f"could not send: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # every failure is a result, never an exception
+            error = self._describe(exc)
         duration_ms = round((time.perf_counter() - started) * 1000)
         if answer.status is not None and error is not None:
             error = f"answer cut short: {error}"
         excerpt = b"".join(answer.chunks)[: self.excerpt_bytes].decode("utf-8", "replace")
         return SendResult(answer.status, error, duration_ms, excerpt, answer.retry_after)
+
+    def _describe(self, exc: Exception) -> str:
+        """What went wrong, in words for the delivery log and the test route."""
+        if isinstance(exc, guard.BlockedAddress):
+            return f"blocked: {exc}"
+        if isinstance(exc, TimeoutError):
+            return f"timed out after {self.timeout:g} s"
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            return f"TLS certificate of {exc.host} not accepted ({exc.certificate_error})"
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            if isinstance(exc.os_error, guard.BlockedAddress):
+                return f"blocked: {exc.os_error}"
+            if isinstance(exc.os_error, guard.LookupFailed):
+                return str(exc.os_error)
+            return f"could not connect to {exc.host}:{exc.port} ({_reason(exc.os_error)})"
+        if isinstance(exc, aiohttp.ClientError):
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"could not send: {type(exc).__name__}: {exc}"
 
     def _check_destination(self, url: str) -> None:
         """Checks the resolver cannot make: the scheme, and hosts that are IP literals."""
