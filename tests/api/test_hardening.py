@@ -122,3 +122,15 @@ def test_https_can_be_required_at_creation(app_factory: Any) -> None:
     assert answer.status_code == 400
     assert "https" in answer.json()["message"]
     assert create_webhook(client, url="https://e.com/")["url"] == "https://e.com/"
+
+
+def test_unknown_query_parameters_are_400(client: TestClient) -> None:
+    hook = create_webhook(client)
+    for path in ("/dashboard/webhooks", f"/dashboard/webhooks/{hook['id']}/deliveries"):
+        answer = client.get(path, params={"limt": 5}, headers=auth())
+        assert answer.status_code == 400
+        assert "Unknown query parameter 'limt'" in answer.json()["message"]
+    ok = client.get(
+        f"/dashboard/webhooks/{hook['id']}/deliveries", params={"limit": 5}, headers=auth()
+    )
+    assert ok.status_code == 200

@@ -65,7 +65,11 @@ def test_every_operation(base_url: str, mode: GenerationMode) -> None:
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=25,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
             case.call_and_validate(base_url=base_url, headers=HEADERS, excluded_checks=EXCLUDED)

@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from webhookd import __version__, store
@@ -42,6 +42,7 @@ def create_app(
                     await task
 
     app = FastAPI(
+        dependencies=[Depends(limits.known_query_only)],
         title="webhookd",
         version=__version__,
         summary="Webhook management and signed, durable delivery.",

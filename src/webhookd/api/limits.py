@@ -6,9 +6,11 @@ answered 400 in the envelope without reading the rest.
 """
 
 import orjson
+from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webhookd.api.responses import error_body
+from webhookd.errors import Invalid
 
 DASHBOARD_MAX_BODY = 64 * 1024
 
@@ -69,3 +71,17 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not define (a typo should not be ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        known |= {param.alias for param in sub.query_params}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise Invalid(f"Unknown query parameter {unknown[0][:50]!r}.")

@@ -57,10 +57,8 @@ class GuardedResolver(AbstractResolver):
         try:
             answers = await self.lookup(host, port)
         except (OSError, UnicodeError) as exc:
-            reason = str(exc)
-            if isinstance(exc, OSError) and exc.strerror:
-                reason = exc.strerror
-            raise LookupFailed(f"could not resolve {host} ({reason})") from exc
+            why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+            raise LookupFailed(f"could not resolve {host} ({why})") from exc
         if not answers:
             raise LookupFailed(f"could not resolve {host} (no addresses)")
         results: list[ResolveResult] = []
