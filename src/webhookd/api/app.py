@@ -16,6 +16,7 @@ from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
 from webhookd.service import Service
 from webhookd.store.base import Store
+from webhookd.web import routes as page_routes
 
 
 def create_app(
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(deliveries.router)
     app.include_router(events.router)
     app.include_router(ops.router)
+    app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
     # Outermost last: authenticate first, then bound the body, then route.
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
     app.add_middleware(

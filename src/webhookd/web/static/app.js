@@ -1,0 +1,558 @@
+// The webhookd dashboard page: calls the Dashboard API with the JWT kept in sessionStorage.
+// Every value from the API reaches the page through textContent or a form field's value,
+// never as HTML. No inline script: the page's Content-Security-Policy forbids it.
+
+const TOKEN_KEY = 'webhookd.token';
+const COUNT_WINDOW = 100; // deliveries read per webhook for the success/failure counts
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  eventTypes: [],
+  webhooks: [],
+  current: null, // the webhook shown in the detail section
+  logCursor: null,
+  editing: null, // null: the form creates; otherwise the webhook being edited
+};
+
+// ---- talking to the API -------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${token()}` };
+  const init = { method, headers, cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let answer;
+  try {
+    answer = await fetch(`dashboard/${path}`, init); // relative: works behind a path prefix
+  } catch (err) {
+    throw new ApiError(0, `Could not reach webhookd (${err.message}).`);
+  }
+  let json = null;
+  try {
+    json = await answer.json();
+  } catch {
+    // not JSON: a proxy's error page, for instance
+  }
+  if (!answer.ok) {
+    const message = json && typeof json.message === 'string' ? json.message : `HTTP ${answer.status}`;
+    if (answer.status === 401) signOut(`Your token was refused: ${message} Sign in again.`);
+    throw new ApiError(answer.status, message);
+  }
+  return json;
+}
+
+const enc = encodeURIComponent;
+
+// ---- messages -----------------------------------------------------------------------
+
+function say(text) {
+  $('status').textContent = text;
+  hideError();
+}
+
+function showError(text) {
+  const box = $('error');
+  box.textContent = text;
+  box.hidden = false;
+  box.focus();
+}
+
+function hideError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+// Run an action; show the API's message if it fails. Buttons are disabled meanwhile.
+async function attempt(button, action) {
+  if (button) button.disabled = true;
+  try {
+    hideError();
+    return await action();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) showError(err.message);
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+// ---- small DOM helpers --------------------------------------------------------------
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'text') node.textContent = value;
+    else if (key === 'class') node.className = value;
+    else if (key === 'on') for (const [type, fn] of Object.entries(value)) node.addEventListener(type, fn);
+    else if (key in node && !key.startsWith('aria')) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function when(iso) {
+  if (!iso) return el('span', { class: 'muted', text: 'never' });
+  const moment = new Date(iso);
+  return el('time', { dateTime: iso, title: iso, text: moment.toLocaleString() });
+}
+
+function badge(kind, text) {
+  return el('span', { class: `badge ${kind}`, text });
+}
+
+function statusBadge(status) {
+  return badge(status === 'delivered' ? 'ok' : status === 'failed' ? 'bad' : 'wait', status);
+}
+
+// ---- signing in and out -------------------------------------------------------------
+
+function claims(jwt) {
+  try {
+    const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part));
+  } catch {
+    return {};
+  }
+}
+
+function takeTokenFromFragment() {
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const given = fragment.get('token');
+  if (given === null) return;
+  if (given.trim()) sessionStorage.setItem(TOKEN_KEY, given.trim());
+  // Remove it from the address bar and the history entry, so it is not bookmarked or shared.
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+}
+
+function signOut(reason) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.current = null;
+  state.webhooks = [];
+  $('webhook-rows').replaceChildren();
+  $('who').hidden = true;
+  $('webhooks').hidden = true;
+  $('detail').hidden = true;
+  $('sign-in').hidden = false;
+  $('token-input').value = '';
+  if (reason) showError(reason);
+  else say('Signed out.');
+  if (!reason) $('token-input').focus();
+}
+
+async function start() {
+  takeTokenFromFragment();
+  if (!token()) {
+    $('sign-in').hidden = false;
+    $('token-input').focus();
+    return;
+  }
+  const c = claims(token());
+  const who = typeof c.sub === 'string' ? c.sub : 'token';
+  const until = typeof c.exp === 'number' ? `, until ${new Date(c.exp * 1000).toLocaleString()}` : '';
+  $('who-text').textContent = `Signed in as ${who}${until}`;
+  const loaded = await attempt(null, async () => {
+    const types = await api('GET', 'event-types');
+    state.eventTypes = types.data.map((t) => t.name);
+    await loadWebhooks();
+    return true;
+  });
+  if (!loaded) return;
+  $('sign-in').hidden = true;
+  $('who').hidden = false;
+  $('webhooks').hidden = false;
+  say(`Signed in. ${state.webhooks.length} webhook${state.webhooks.length === 1 ? '' : 's'}.`);
+  $('main').focus();
+}
+
+// ---- the list -----------------------------------------------------------------------
+
+async function loadWebhooks() {
+  const answer = await api('GET', 'webhooks');
+  state.webhooks = answer.data;
+  renderWebhooks();
+  countDeliveries(state.webhooks.map((w) => w.id));
+}
+
+function renderWebhooks() {
+  const rows = state.webhooks.map((w) => {
+    const cells = [
+      el('td', {}, el('span', { class: 'url', text: w.url }),
+        w.description ? el('div', { class: 'muted', text: w.description }) : null),
+      el('td', { text: w.events.join(', ') }),
+      el('td', {}, w.active ? badge('ok', 'Active') : badge('off', 'Inactive'),
+        w.disabledReason ? el('div', { class: 'muted', text: w.disabledReason }) : null),
+      el('td', {}, when(w.lastTriggeredAt)),
+      el('td', { id: `counts-${w.id}`, class: 'counts', text: '…' }),
+      el('td', {}, el('button', {
+        type: 'button', class: 'secondary', text: 'Manage',
+        'aria-label': `Manage ${w.url}`,
+        on: { click: () => openDetail(w.id) },
+      })),
+    ];
+    return el('tr', { id: `row-${w.id}` }, ...cells);
+  });
+  $('webhook-rows').replaceChildren(...rows);
+  $('webhook-table').hidden = rows.length === 0;
+  $('empty').hidden = rows.length !== 0;
+}
+
+// Success/failure counts are not fields of a webhook: they are counted from its most recent
+// deliveries in the delivery log (at most COUNT_WINDOW of them), a few webhooks at a time.
+async function countDeliveries(ids) {
+  const queue = [...ids];
+  const work = async () => {
+    while (queue.length) {
+      const id = queue.shift();
+      const cell = () => document.getElementById(`counts-${id}`);
+      try {
+        const answer = await api('GET', `webhooks/${enc(id)}/deliveries?limit=${COUNT_WINDOW}`);
+        const tally = { delivered: 0, failed: 0, pending: 0 };
+        for (const d of answer.data) tally[d.status] += 1;
+        const target = cell();
+        if (!target) continue;
+        const parts = [
+          el('span', { class: 'ok-text', text: `${tally.delivered} delivered` }),
+          ', ',
+          el('span', { class: tally.failed ? 'bad-text' : '', text: `${tally.failed} failed` }),
+        ];
+        if (tally.pending) parts.push(`, ${tally.pending} pending`);
+        target.replaceChildren(...parts);
+        target.title = answer.nextCursor ? `Of the last ${COUNT_WINDOW} deliveries` : 'All deliveries';
+      } catch (err) {
+        const target = cell();
+        if (target) target.textContent = 'unavailable';
+      }
+    }
+  };
+  await Promise.all([work(), work(), work()]);
+}
+
+// ---- one webhook --------------------------------------------------------------------
+
+function find(id) {
+  return state.webhooks.find((w) => w.id === id);
+}
+
+async function openDetail(id) {
+  await attempt(null, async () => {
+    const answer = await api('GET', `webhooks/${enc(id)}`);
+    showDetail(answer.data);
+    $('test-result').hidden = true;
+    $('detail-title').focus();
+    await loadLog(false);
+  });
+}
+
+function showDetail(webhook) {
+  state.current = webhook;
+  $('webhooks').hidden = true;
+  $('detail').hidden = false;
+  $('detail-title').textContent = webhook.description || webhook.url;
+  const facts = [
+    ['Endpoint', el('span', { class: 'url', text: webhook.url })],
+    ['Id', el('code', { text: webhook.id })],
+    ['Events', webhook.events.join(', ')],
+    ['Status', webhook.active ? badge('ok', 'Active') : badge('off', 'Inactive')],
+    ['Created', when(webhook.createdAt)],
+    ['Last triggered', when(webhook.lastTriggeredAt)],
+  ];
+  if (webhook.disabledReason) facts.push(['Disabled because', webhook.disabledReason]);
+  $('detail-facts').replaceChildren(...facts.flatMap(([term, value]) => [
+    el('dt', { text: term }), el('dd', {}, value),
+  ]));
+  $('toggle').textContent = webhook.active ? 'Disable' : 'Enable';
+}
+
+async function backToList() {
+  state.current = null;
+  $('detail').hidden = true;
+  $('webhooks').hidden = false;
+  await attempt(null, loadWebhooks);
+  $('webhooks-title').focus();
+}
+
+async function reloadCurrent() {
+  const answer = await api('GET', `webhooks/${enc(state.current.id)}`);
+  showDetail(answer.data);
+}
+
+// ---- the delivery log ---------------------------------------------------------------
+
+async function loadLog(more) {
+  const params = new URLSearchParams({ limit: '20' });
+  const status = $('log-status').value;
+  if (status) params.set('status', status);
+  if (more && state.logCursor) params.set('cursor', state.logCursor);
+  const answer = await api('GET', `webhooks/${enc(state.current.id)}/deliveries?${params}`);
+  state.logCursor = answer.nextCursor;
+  const rows = answer.data.flatMap(deliveryRows);
+  if (more) $('log-rows').append(...rows);
+  else $('log-rows').replaceChildren(...rows);
+  const any = $('log-rows').children.length > 0;
+  $('log-table').hidden = !any;
+  $('log-empty').hidden = any;
+  $('log-more').hidden = !answer.nextCursor;
+}
+
+function deliveryRows(d) {
+  const detailId = `attempts-${d.id}`;
+  const detail = el('tr', { id: detailId, class: 'attempts', hidden: true },
+    el('td', { colSpan: 6 }));
+  const show = el('button', {
+    type: 'button', class: 'secondary', text: 'Attempts',
+    'aria-expanded': 'false', 'aria-controls': detailId,
+    'aria-label': `Attempts of delivery ${d.id}`,
+  });
+  show.addEventListener('click', () => attempt(show, () => toggleAttempts(d, show, detail)));
+  const retry = el('button', {
+    type: 'button', class: 'secondary', text: 'Retry',
+    'aria-label': `Retry delivery ${d.id}`,
+  });
+  retry.addEventListener('click', () => attempt(retry, () => retryDelivery(d)));
+  const shown = d.inFlight ? 'sending' : d.status;
+  const row = el('tr', { id: `delivery-${d.id}` },
+    el('td', {}, when(d.createdAt)),
+    el('td', {}, el('code', { text: d.event })),
+    el('td', {}, statusBadge(shown),
+      d.nextAttemptAt && d.status === 'pending' ? el('div', { class: 'muted' }, 'next: ', when(d.nextAttemptAt)) : null),
+    el('td', { text: String(d.attempts) }),
+    el('td', { text: d.lastHttpStatus === null ? '—' : String(d.lastHttpStatus) }),
+    el('td', { class: 'row-actions' }, show, retry));
+  return [row, detail];
+}
+
+async function toggleAttempts(d, button, detail) {
+  if (button.getAttribute('aria-expanded') === 'true') {
+    button.setAttribute('aria-expanded', 'false');
+    detail.hidden = true;
+    return;
+  }
+  const answer = await api('GET', `webhooks/${enc(state.current.id)}/deliveries/${enc(d.id)}`);
+  const log = answer.data.attemptLog;
+  const items = log.map((a, i) => el('li', { class: 'attempt' },
+    el('div', {},
+      el('strong', { text: `Attempt ${i + 1}: ` }),
+      a.httpStatus === null ? badge('bad', 'no answer') : badge(a.httpStatus < 300 && a.httpStatus >= 200 ? 'ok' : 'bad', `HTTP ${a.httpStatus}`),
+      ` in ${a.durationMs} ms, `, when(a.attemptedAt)),
+    a.error ? el('div', { class: 'bad-text', text: a.error }) : null,
+    el('div', { class: 'muted', text: 'Response:' }),
+    el('pre', { class: 'excerpt', text: a.responseExcerpt || '(empty)' })));
+  const cell = detail.firstChild;
+  cell.replaceChildren(items.length ? el('ol', { class: 'attempt-list' }, ...items)
+    : el('p', { text: 'No attempt yet.' }));
+  detail.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+}
+
+async function retryDelivery(d) {
+  const answer = await api('POST', `webhooks/${enc(state.current.id)}/deliveries/${enc(d.id)}/retry`);
+  say(`Delivery ${answer.data.id} will be sent again now.`);
+  await loadLog(false);
+}
+
+async function recover(event) {
+  event.preventDefault();
+  const button = event.submitter;
+  const since = $('recover-since').value;
+  const until = $('recover-until').value;
+  await attempt(button, async () => {
+    const body = { since: new Date(since).toISOString() };
+    if (until) body.until = new Date(until).toISOString();
+    const answer = await api('POST', `webhooks/${enc(state.current.id)}/recover`, body);
+    const n = answer.data.recovered;
+    say(`${n} failed deliver${n === 1 ? 'y' : 'ies'} re-queued.`);
+    await loadLog(false);
+  });
+}
+
+// ---- actions ------------------------------------------------------------------------
+
+async function sendTest() {
+  const answer = await api('POST', `webhooks/${enc(state.current.id)}/test`);
+  const r = answer.data;
+  const box = $('test-result');
+  box.className = `result ${r.success ? 'ok' : 'bad'}`;
+  box.replaceChildren(
+    el('strong', { text: r.success ? 'Test delivered. ' : 'Test failed. ' }),
+    el('span', { text: r.message }),
+    r.httpStatus === null ? null : el('span', { text: ` (HTTP ${r.httpStatus})` }),
+  );
+  box.hidden = false;
+  box.focus();
+  await reloadCurrent();
+  await loadLog(false);
+}
+
+async function toggle() {
+  const answer = await api('POST', `webhooks/${enc(state.current.id)}/toggle`);
+  await reloadCurrent();
+  say(answer.data.message);
+}
+
+function confirmDialog(title, text, okLabel, withGrace = false) {
+  const dialog = $('confirm-dialog');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = okLabel;
+  $('grace-field').hidden = !withGrace;
+  dialog.returnValue = '';
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function remove() {
+  const w = state.current;
+  const sure = await confirmDialog('Delete this webhook?',
+    `${w.url} will stop receiving events. Deliveries still queued for it are dropped. This cannot be undone.`,
+    'Delete webhook');
+  if (!sure) return;
+  const answer = await api('DELETE', `webhooks/${enc(w.id)}`);
+  state.current = null;
+  $('detail').hidden = true;
+  $('webhooks').hidden = false;
+  await loadWebhooks();
+  say(answer.message);
+  $('webhooks-title').focus();
+}
+
+async function rotate() {
+  const sure = await confirmDialog('Rotate the signing secret?',
+    'A new secret signs every delivery from now on. Your endpoint must switch to it.',
+    'Rotate secret', true);
+  if (!sure) return;
+  const grace = Number($('grace').value);
+  const answer = await api('POST', `webhooks/${enc(state.current.id)}/rotate-secret`, { graceSeconds: grace });
+  const expires = answer.data.previousSecretExpiresAt;
+  showSecret(answer.data.secret, expires
+    ? `The old secret also signs deliveries (Standard Webhooks header only) until ${new Date(expires).toLocaleString()}.`
+    : 'The old secret no longer signs anything.');
+  say('Secret rotated.');
+}
+
+function showSecret(secret, note) {
+  const dialog = $('secret-dialog');
+  $('secret-value').value = secret;
+  $('secret-note').textContent = note || '';
+  $('secret-note').hidden = !note;
+  $('copy-secret').textContent = 'Copy';
+  dialog.addEventListener('close', () => { $('secret-value').value = ''; }, { once: true });
+  dialog.showModal();
+  $('secret-value').focus();
+  $('secret-value').select();
+}
+
+async function copySecret() {
+  const input = $('secret-value');
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand('copy');
+  }
+  $('copy-secret').textContent = 'Copied';
+  say('Secret copied to the clipboard.');
+}
+
+// ---- create and edit ----------------------------------------------------------------
+
+function openForm(webhook) {
+  state.editing = webhook || null;
+  $('form-title').textContent = webhook ? 'Edit webhook' : 'New webhook';
+  $('form-submit').textContent = webhook ? 'Save changes' : 'Create';
+  $('f-url').value = webhook ? webhook.url : '';
+  $('f-description').value = webhook ? webhook.description : '';
+  const chosen = new Set(webhook ? webhook.events : ['*']);
+  $('f-all').checked = chosen.has('*');
+  const boxes = state.eventTypes.map((name, i) => el('div', { class: 'check' },
+    el('input', { type: 'checkbox', id: `f-event-${i}`, name: 'events', value: name, checked: chosen.has(name) }),
+    el('label', { htmlFor: `f-event-${i}`, text: name })));
+  $('f-events').replaceChildren(...boxes);
+  syncEvents();
+  $('form-dialog').showModal();
+  $('f-url').focus();
+}
+
+function syncEvents() {
+  const all = $('f-all').checked;
+  for (const box of $('f-events').querySelectorAll('input')) box.disabled = all;
+}
+
+async function saveForm(event) {
+  event.preventDefault();
+  const events = $('f-all').checked ? ['*']
+    : [...$('f-events').querySelectorAll('input:checked')].map((box) => box.value);
+  const body = { url: $('f-url').value.trim(), events, description: $('f-description').value };
+  await attempt(event.submitter, async () => {
+    if (state.editing) {
+      const answer = await api('PATCH', `webhooks/${enc(state.editing.id)}`, body);
+      $('form-dialog').close();
+      showDetail(answer.data);
+      say('Webhook saved.');
+      $('detail-title').focus();
+      return;
+    }
+    const answer = await api('POST', 'webhooks', body);
+    $('form-dialog').close();
+    await loadWebhooks();
+    await openDetail(answer.data.id);
+    showSecret(answer.data.secret);
+    say('Webhook created. Copy its secret now.');
+  });
+}
+
+// ---- wiring -------------------------------------------------------------------------
+
+function wire() {
+  $('sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = $('token-input').value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $('token-input').value = '';
+    start();
+  });
+  $('sign-out').addEventListener('click', () => signOut());
+  $('refresh').addEventListener('click', (e) => attempt(e.currentTarget, loadWebhooks));
+  $('new-webhook').addEventListener('click', () => openForm(null));
+  $('close-detail').addEventListener('click', backToList);
+  $('send-test').addEventListener('click', (e) => attempt(e.currentTarget, sendTest));
+  $('toggle').addEventListener('click', (e) => attempt(e.currentTarget, toggle));
+  $('edit').addEventListener('click', () => openForm(state.current));
+  $('rotate').addEventListener('click', (e) => attempt(e.currentTarget, rotate));
+  $('delete').addEventListener('click', (e) => attempt(e.currentTarget, remove));
+  $('log-filter').addEventListener('submit', (e) => {
+    e.preventDefault();
+    attempt(e.submitter, () => loadLog(false));
+  });
+  $('log-more').addEventListener('click', (e) => attempt(e.currentTarget, () => loadLog(true)));
+  $('recover-form').addEventListener('submit', recover);
+  $('webhook-form').addEventListener('submit', saveForm);
+  $('f-all').addEventListener('change', syncEvents);
+  $('copy-secret').addEventListener('click', copySecret);
+  for (const button of document.querySelectorAll('[data-close]')) {
+    button.addEventListener('click', () => button.closest('dialog').close());
+  }
+  // A platform may open the page again with a new #token= link in the same tab.
+  window.addEventListener('hashchange', () => {
+    if (new URLSearchParams(window.location.hash.slice(1)).has('token')) start();
+  });
+}
+
+wire();
+start();
