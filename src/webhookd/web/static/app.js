@@ -55,6 +55,7 @@ async function api(method, path, body) {
 }
 
 const enc = encodeURIComponent;
+const eventsText = (events) => (events.includes('*') ? 'all events' : events.join(', '));
 
 // ---- messages -----------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ function renderWebhooks() {
     const cells = [
       el('td', {}, el('span', { class: 'url', text: w.url }),
         w.description ? el('div', { class: 'muted', text: w.description }) : null),
-      el('td', { text: w.events.join(', ') }),
+      el('td', { text: eventsText(w.events) }),
       el('td', {}, w.active ? badge('ok', 'Active') : badge('off', 'Inactive'),
         w.disabledReason ? el('div', { class: 'muted', text: w.disabledReason }) : null),
       el('td', {}, when(w.lastTriggeredAt)),
@@ -265,7 +266,7 @@ function showDetail(webhook) {
   const facts = [
     ['Endpoint', el('span', { class: 'url', text: webhook.url })],
     ['Id', el('code', { text: webhook.id })],
-    ['Events', webhook.events.join(', ')],
+    ['Events', eventsText(webhook.events)],
     ['Status', webhook.active ? badge('ok', 'Active') : badge('off', 'Inactive')],
     ['Created', when(webhook.createdAt)],
     ['Last triggered', when(webhook.lastTriggeredAt)],

@@ -1,0 +1,130 @@
+// Drives the dashboard page in Debian's Chromium the way a customer would, and prints what
+// it saw as one JSON object on stdout (tests/web/test_dashboard_browser.py asserts on it).
+//
+// Environment: WEBHOOKD_BASE (http://127.0.0.1:PORT), WEBHOOKD_TOKEN (a JWT), RECEIVER_URL
+// (where the new webhook points), ARTIFACTS (a folder for screenshots), CHROMIUM (optional,
+// default /usr/bin/chromium).
+import { chromium } from 'playwright-core';
+import path from 'node:path';
+
+const base = process.env.WEBHOOKD_BASE;
+const token = process.env.WEBHOOKD_TOKEN;
+const receiverUrl = process.env.RECEIVER_URL;
+const artifacts = process.env.ARTIFACTS;
+const WAIT = { timeout: 15000 };
+
+const result = { steps: [], consoleErrors: [] };
+const step = (name) => { result.steps.push(name); process.stderr.write(`step: ${name}\n`); };
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium' });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const page = await context.newPage();
+  // A CSP violation or a script error shows up as a console error or a page error.
+  page.on('console', (m) => {
+    if (m.type() === 'error') result.consoleErrors.push(`${m.text()} ${m.location().url}`);
+  });
+  page.on('pageerror', (e) => result.consoleErrors.push(String(e)));
+  const activeId = () => page.evaluate(() => document.activeElement && document.activeElement.id);
+
+  step('sign in through the #token= link (via the / redirect)');
+  await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
+  await page.locator('#who').waitFor({ state: 'visible', ...WAIT });
+  result.urlAfterSignIn = page.url();
+  result.storedToken = await page.evaluate(() => sessionStorage.getItem('webhookd.token'));
+  result.who = await page.locator('#who-text').textContent();
+
+  step('an API error is shown as the API message');
+  await page.getByRole('button', { name: 'New webhook' }).click();
+  await page.getByLabel('Endpoint URL').fill('ftp://example.com/hook');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#error').waitFor({ state: 'visible', ...WAIT });
+  result.createError = await page.locator('#error').textContent();
+
+  step('create a webhook pointing at the receiver');
+  await page.getByLabel('Endpoint URL').fill(receiverUrl);
+  await page.getByLabel('Description').fill('Receiver in the browser test');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#secret-dialog[open]').waitFor(WAIT);
+  result.secret = await page.locator('#secret-value').inputValue();
+  result.secretWarning = await page.locator('#secret-warning').textContent();
+  result.focusOnSecret = await activeId();
+  await page.getByRole('button', { name: 'Copy' }).click();
+  result.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-secret.png') });
+  await page.getByRole('button', { name: 'I have stored it' }).click();
+  await page.locator('#secret-dialog').waitFor({ state: 'hidden', ...WAIT });
+  result.secretGoneAfterClose = !(await page.content()).includes(result.secret);
+
+  step('send a test and see its result');
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await page.locator('#test-result').waitFor({ state: 'visible', ...WAIT });
+  result.testResult = await page.locator('#test-result').textContent();
+  result.focusOnTestResult = await activeId();
+
+  step('see the attempt in the delivery log');
+  const row = page.locator('#log-rows tr[id^="delivery-"]').first();
+  await row.waitFor(WAIT);
+  result.logRow = await row.innerText();
+  await row.getByRole('button', { name: /^Attempts of delivery/ }).click();
+  const attempts = page.locator('#log-rows tr.attempts:not([hidden])').first();
+  await attempts.waitFor(WAIT);
+  result.attempts = await attempts.innerText();
+
+  step('retry that delivery; the worker sends it again');
+  await row.getByRole('button', { name: /^Retry delivery/ }).click();
+  await page.locator('#status', { hasText: 'will be sent again now' }).waitFor(WAIT);
+  for (let i = 0; i < 50; i += 1) {
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForTimeout(200);
+    const cells = await page.locator('#log-rows tr[id^="delivery-"]').first().locator('td').allInnerTexts();
+    result.logRowAfterRetry = cells.join(' | ');
+    if (cells[3] === '2' && !/sending|pending/.test(cells[2])) break;
+  }
+  await page.locator('#log-rows tr[id^="delivery-"]').first()
+    .getByRole('button', { name: /^Attempts of delivery/ }).click();
+  await page.locator('#log-rows tr.attempts:not([hidden])').first().waitFor(WAIT);
+  result.attemptsAfterRetry = await page.locator('#log-rows tr.attempts:not([hidden])').first().innerText();
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-detail.png'), fullPage: true });
+
+  step('toggle it off');
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await page.locator('#status', { hasText: 'Webhook has been disabled.' }).waitFor(WAIT);
+  result.factsAfterToggle = await page.locator('#detail-facts').innerText();
+  result.toggleLabel = await page.locator('#toggle').textContent();
+
+  step('the list shows status, last triggered and counts');
+  await page.getByRole('button', { name: 'Back to the list' }).click();
+  const counts = page.locator('td.counts');
+  await page.waitForFunction(() => {
+    const row = document.querySelector('#webhook-rows tr');
+    const cell = row && row.querySelector('td.counts');
+    return row.textContent.includes('Inactive') && cell && cell.textContent !== '…';
+  }, null, WAIT);
+  result.listRow = await page.locator('#webhook-rows tr').first().innerText();
+  result.counts = await counts.first().textContent();
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-list.png'), fullPage: true });
+
+  step('delete it, after a confirmation');
+  await page.getByRole('button', { name: /^Manage / }).first().click();
+  await page.locator('#detail').waitFor({ state: 'visible', ...WAIT });
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.locator('#confirm-dialog[open]').waitFor(WAIT);
+  result.confirmText = await page.locator('#confirm-text').textContent();
+  result.focusInConfirm = await page.evaluate(() => document.activeElement.textContent);
+  await page.getByRole('button', { name: 'Delete webhook' }).click();
+  await page.locator('#status', { hasText: 'Webhook deleted successfully.' }).waitFor(WAIT);
+  result.emptyShown = await page.locator('#empty').isVisible();
+
+  step('sign out');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('#sign-in').waitFor({ state: 'visible', ...WAIT });
+  result.tokenAfterSignOut = await page.evaluate(() => sessionStorage.getItem('webhookd.token'));
+  result.done = true;
+} catch (err) {
+  result.failure = String(err && err.stack ? err.stack : err);
+} finally {
+  await browser.close();
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,136 @@
+"""The dashboard page in a real browser: Debian's Chromium, driven by playwright-core from
+node (tests/web/dashboard.mjs), against a real `webhookd serve` and a real receiver.
+
+Needs /usr/bin/chromium (`apt-get install chromium`) and node_modules (`npm ci`, which
+`make install` runs). Without them the test skips locally and fails under CI.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import INGEST_KEY, JWT_SECRET
+from tests.e2e.conftest import Serve, cli_env, webhookd
+from webhookd.domain import signing
+from webhookd.testing import Receiver
+
+pytestmark = pytest.mark.node
+ROOT = Path(__file__).parents[2]
+SCRIPT = Path(__file__).with_name("dashboard.mjs")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "web"  # git-ignored; CI can keep it
+
+
+def _browser_or_skip() -> str:
+    node = shutil.which("node")
+    missing = []
+    if node is None:
+        missing.append("node (apt-get install nodejs)")
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if not (ROOT / "node_modules" / "playwright-core").is_dir():
+        missing.append("node_modules/playwright-core (run `npm ci` or `make install`)")
+    if missing:
+        message = "the browser test needs " + ", ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert node is not None
+    return node
+
+
+def _drive(node: str, env: dict[str, str]) -> dict[str, Any]:
+    run = subprocess.run(
+        [node, str(SCRIPT)],
+        env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=180,
+        check=False,
+    )  # fmt: skip
+    lines = run.stdout.strip().splitlines()
+    assert run.returncode == 0, run.stderr
+    assert lines, f"the script printed nothing:\n{run.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "failure" not in result, f"{result['failure']}\nsteps: {result['steps']}"
+    return result
+
+
+def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) -> None:
+    node = _browser_or_skip()
+    env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY)
+    minted = webhookd("token", "--tenant", "acme", "--ttl", "10m", env=env, cwd=tmp_path)
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip()
+    server = serve(env)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    with Receiver() as receiver:
+        result = _drive(
+            node,
+            {
+                "WEBHOOKD_BASE": server.base,
+                "WEBHOOKD_TOKEN": token,
+                "RECEIVER_URL": receiver.url,
+                "ARTIFACTS": str(ARTIFACTS),
+                "CHROMIUM": CHROMIUM,
+            },
+        )
+        got = receiver.wait_for(2)
+
+    assert result["done"], result["steps"]
+    # No script error, no CSP violation: the only console error is the refused create below.
+    refused = f"status of 400 (Bad Request) {server.base}/dashboard/webhooks"
+    assert [e for e in result["consoleErrors"] if not e.endswith(refused)] == []
+
+    # Signed in through the link; the token left the address bar but stays in the tab.
+    assert result["urlAfterSignIn"] == f"{server.base}/ui"
+    assert result["storedToken"] == token
+    assert "acme" in result["who"]
+
+    # The API's own message, word for word.
+    assert result["createError"] == "url must be an absolute http:// or https:// URL"
+
+    # The secret is shown once, focused, copyable, and gone from the page once closed.
+    secret = result["secret"]
+    assert secret.startswith("whsec_")
+    assert "shown only this once" in result["secretWarning"]
+    assert result["focusOnSecret"] == "secret-value"
+    assert result["clipboard"] == secret
+    assert result["secretGoneAfterClose"]
+
+    # The test send: its result, then its attempt in the log (status, duration, excerpt).
+    assert "Test event sent successfully." in result["testResult"]
+    assert result["focusOnTestResult"] == "test-result"
+    assert "test" in result["logRow"]
+    assert "delivered" in result["logRow"]
+    assert "HTTP 200" in result["attempts"]
+    assert " ms" in result["attempts"]
+    assert "OK" in result["attempts"]  # the receiver's answer, as the excerpt
+
+    # Retry sends the same delivery again: a second attempt, same delivery id.
+    assert "Attempt 2" in result["attemptsAfterRetry"], result["logRowAfterRetry"]
+    first, second = got[0], got[1]
+    assert first.headers["x-pacspace-event"] == "test"
+    assert first.headers["x-pacspace-delivery"] == second.headers["x-pacspace-delivery"]
+    # The secret the page showed is the one that signs the deliveries.
+    for request in (first, second):
+        assert signing.verify(secret, request.body, request.headers["x-pacspace-signature"])
+
+    # Toggled off, then listed with its status, last trigger and counts.
+    assert "Inactive" in result["factsAfterToggle"]
+    assert result["toggleLabel"] == "Enable"
+    assert "Inactive" in result["listRow"]
+    assert "never" not in result["listRow"]  # last triggered: the test send
+    assert result["counts"].startswith("1 delivered, 0 failed")
+
+    # Delete asked first, with Cancel focused, then the list is empty.
+    assert receiver.url in result["confirmText"]
+    assert result["focusInConfirm"] == "Cancel"
+    assert result["emptyShown"]
+    assert result["tokenAfterSignOut"] is None
+    assert len(receiver.requests) == 2  # nothing sent after the webhook was disabled
+    for name in ("dashboard-secret.png", "dashboard-detail.png", "dashboard-list.png"):
+        assert (ARTIFACTS / name).stat().st_size > 0
