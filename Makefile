@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The browser test's node packages (playwright-core, pinned in package-lock.json).
+NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed-stamp)
 
 .PHONY: install run test lint format lock clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 # Re-installs when the project or its pins change. Every version comes from constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -16,10 +18,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# Without npm the browser test skips (and fails under CI=true) with what to install.
+node_modules/.installed-stamp: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: skipping npm ci; tests/web's browser test will skip (apt-get install npm)"; fi
+
 run: $(STAMP)
 	$(BIN)/webhookd serve
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -40,4 +48,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules test-artifacts
