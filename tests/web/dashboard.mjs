@@ -55,7 +55,9 @@ try {
   await page.screenshot({ path: path.join(artifacts, 'dashboard-secret.png') });
   await page.getByRole('button', { name: 'I have stored it' }).click();
   await page.locator('#secret-dialog').waitFor({ state: 'hidden', ...WAIT });
-  result.secretGoneAfterClose = !(await page.content()).includes(result.secret);
+  await page.waitForFunction(() => document.getElementById('secret-value').value === '', null, WAIT);
+  result.secretGoneAfterClose = await page.evaluate((s) => !document.body.innerText.includes(s)
+    && ![...document.querySelectorAll('input')].some((i) => i.value.includes(s)), result.secret);
 
   step('send a test and see its result');
   await page.getByRole('button', { name: 'Send test event' }).click();
@@ -121,6 +123,7 @@ try {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.locator('#sign-in').waitFor({ state: 'visible', ...WAIT });
   result.tokenAfterSignOut = await page.evaluate(() => sessionStorage.getItem('webhookd.token'));
+  result.signOutShownWhenSignedOut = await page.getByRole('button', { name: 'Sign out' }).isVisible();
   result.done = true;
 } catch (err) {
   result.failure = String(err && err.stack ? err.stack : err);

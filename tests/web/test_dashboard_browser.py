@@ -131,6 +131,7 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert result["focusInConfirm"] == "Cancel"
     assert result["emptyShown"]
     assert result["tokenAfterSignOut"] is None
+    assert not result["signOutShownWhenSignedOut"]
     assert len(receiver.requests) == 2  # nothing sent after the webhook was disabled
     for name in ("dashboard-secret.png", "dashboard-detail.png", "dashboard-list.png"):
         assert (ARTIFACTS / name).stat().st_size > 0

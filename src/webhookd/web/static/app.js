@@ -390,7 +390,7 @@ async function sendTest() {
   box.replaceChildren(
     el('strong', { text: r.success ? 'Test delivered. ' : 'Test failed. ' }),
     el('span', { text: r.message }),
-    r.httpStatus === null ? null : el('span', { text: ` (HTTP ${r.httpStatus})` }),
+    r.success ? el('span', { text: ` (HTTP ${r.httpStatus})` }) : null, // failures name it
   );
   box.hidden = false;
   box.focus();
@@ -414,6 +414,7 @@ function confirmDialog(title, text, okLabel, withGrace = false) {
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
     dialog.showModal();
+    dialog.querySelector('button[value="cancel"]').focus(); // the safe choice first
   });
 }
 
@@ -452,7 +453,6 @@ function showSecret(secret, note) {
   $('secret-note').textContent = note || '';
   $('secret-note').hidden = !note;
   $('copy-secret').textContent = 'Copy';
-  dialog.addEventListener('close', () => { $('secret-value').value = ''; }, { once: true });
   dialog.showModal();
   $('secret-value').focus();
   $('secret-value').select();
@@ -546,6 +546,8 @@ function wire() {
   $('webhook-form').addEventListener('submit', saveForm);
   $('f-all').addEventListener('change', syncEvents);
   $('copy-secret').addEventListener('click', copySecret);
+  // However the secret dialog closes (button or Escape), the secret leaves the page.
+  $('secret-dialog').addEventListener('close', () => { $('secret-value').value = ''; });
   for (const button of document.querySelectorAll('[data-close]')) {
     button.addEventListener('click', () => button.closest('dialog').close());
   }
