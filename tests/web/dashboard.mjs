@@ -44,7 +44,7 @@ try {
 
   step('create a webhook pointing at the receiver');
   await page.getByLabel('Endpoint URL').fill(receiverUrl);
-  await page.getByLabel('Description').fill('Receiver in the browser test');
+  await page.getByLabel('Description').fill('<img src=x onerror=alert(1)> Receiver');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.locator('#secret-dialog[open]').waitFor(WAIT);
   result.secret = await page.locator('#secret-value').inputValue();
@@ -59,6 +59,8 @@ try {
   result.secretGoneAfterClose = await page.evaluate((s) => !document.body.innerText.includes(s)
     && ![...document.querySelectorAll('input')].some((i) => i.value.includes(s)), result.secret);
 
+  result.detailTitle = await page.locator('#detail-title').textContent();
+  result.imagesInPage = await page.locator('img').count();
   step('send a test and see its result');
   await page.getByRole('button', { name: 'Send test event' }).click();
   await page.locator('#test-result').waitFor({ state: 'visible', ...WAIT });

@@ -101,6 +101,10 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert result["clipboard"] == secret
     assert result["secretGoneAfterClose"]
 
+    # Data from the API is shown as text, never run as HTML.
+    assert result["detailTitle"] == "<img src=x onerror=alert(1)> Receiver"
+    assert result["imagesInPage"] == 0
+
     # The test send: its result, then its attempt in the log (status, duration, excerpt).
     assert "Test event sent successfully." in result["testResult"]
     assert result["focusOnTestResult"] == "test-result"
