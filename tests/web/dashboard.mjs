@@ -92,9 +92,11 @@ try {
   result.attemptsAfterRetry = await page.locator('#log-rows tr.attempts:not([hidden])').first().innerText();
   await page.screenshot({ path: path.join(artifacts, 'dashboard-detail.png'), fullPage: true });
 
-  step('toggle it off');
-  await page.getByRole('button', { name: 'Disable' }).click();
+  step('toggle it off, from the keyboard');
+  await page.getByRole('button', { name: 'Disable' }).focus();
+  await page.keyboard.press('Enter');
   await page.locator('#status', { hasText: 'Webhook has been disabled.' }).waitFor(WAIT);
+  result.focusAfterToggle = await activeId();
   result.factsAfterToggle = await page.locator('#detail-facts').innerText();
   result.toggleLabel = await page.locator('#toggle').textContent();
 

@@ -126,6 +126,7 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     # Toggled off, then listed with its status, last trigger and counts.
     assert "Inactive" in result["factsAfterToggle"]
     assert result["toggleLabel"] == "Enable"
+    assert result["focusAfterToggle"] == "toggle"  # a keyboard user keeps their place
     assert "Inactive" in result["listRow"]
     assert "never" not in result["listRow"]  # last triggered: the test send
     assert result["counts"].startswith("1 delivered, 0 failed")

@@ -86,7 +86,12 @@ async function attempt(button, action) {
     if (!(err instanceof ApiError && err.status === 401)) showError(err.message);
     return undefined;
   } finally {
-    if (button) button.disabled = false;
+    if (button) {
+      button.disabled = false;
+      // Disabling the focused button dropped focus to <body>: give it back to keyboard users.
+      const lost = document.activeElement === document.body || document.activeElement === null;
+      if (lost && button.isConnected && button.offsetParent !== null) button.focus();
+    }
   }
 }
 
