@@ -121,13 +121,19 @@ def toggle_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
 def rotate_secret(
     tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
 ) -> Program[Webhook | None]:
-    """Make `sealed` the secret; the old one keeps signing for `grace_ms` (none if 0)."""
+    """Make `sealed` the secret; the old one keeps signing for `grace_ms`.
+
+    A grace of 0 means "the old secrets are compromised": every earlier secret, even one
+    still inside an earlier rotation's grace period, stops signing at once. Otherwise the
+    newest MAX_OLD_SECRETS rotated-out secrets in their grace period keep signing.
+    """
     current = yield from get_webhook(tenant_id, webhook_id)
     if current is None:
         return None
-    still_valid = [old for old in current.old_secrets if old.until > now_ms]
+    still_valid: list[OldSecret] = []
     if grace_ms > 0:
-        still_valid.insert(0, OldSecret(current.secret, now_ms + grace_ms))
+        still_valid = [OldSecret(current.secret, now_ms + grace_ms)]
+        still_valid += [old for old in current.old_secrets if old.until > now_ms]
     kept = tuple(still_valid[:MAX_OLD_SECRETS])
     yield _run(
         "rotate_secret", tenant=tenant_id, id=webhook_id, secret=sealed,
