@@ -24,7 +24,6 @@ def create_app(
     """The ASGI app; its lifespan opens the store and, if asked, runs a delivery worker."""
     authenticator = auth.Authenticator(settings)
     settings.sealer  # noqa: B018 - refuse to start without a key, before anything is served
-    ingest_key = settings.ingest_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,8 +48,6 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
     )
-    app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
-    app.state.ingest_buckets = ratelimit.Buckets(ratelimit.Limit.parse(settings.events_rate_limit))
     responses.install(app)
 
     def openapi() -> dict[str, Any]:
@@ -69,6 +66,12 @@ def create_app(
     app.include_router(ops.router)
     # Outermost last: authenticate first, then bound the body, then route.
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
+    ingest_key = settings.ingest_key
+    app.add_middleware(
+        auth.RequireIngestKey,
+        key=None if ingest_key is None else ingest_key.get_secret_value(),
+        limit=ratelimit.Limit.parse(settings.events_rate_limit),
+    )
     app.add_middleware(
         auth.RequireTenant,
         authenticator=authenticator,
