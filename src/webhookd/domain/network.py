@@ -125,8 +125,10 @@ def blocked(address: Address, policy: Policy) -> str | None:
 
 def literal_address(host: str) -> Address | None:
     """The address a URL host spells out, including legacy IPv4 forms (127.1, 0x7f000001,
-    2130706433, 0177.0.0.1), or None for a DNS name."""
+    2130706433, 0177.0.0.1) and a trailing dot (127.0.0.1.), or None for a DNS name."""
     text = host.strip("[]")
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]  # "127.0.0.1." is the same address, written as a rooted name
     try:
         return ipaddress.ip_address(text)
     except ValueError:
