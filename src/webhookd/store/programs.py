@@ -28,7 +28,13 @@ from webhookd.domain.models import (
 )
 from webhookd.errors import Conflict
 from webhookd.store import rows
-from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
+from webhookd.store.base import (
+    ClaimRequest,
+    DeliveryFilter,
+    Published,
+    QueueStats,
+    WebhookChanges,
+)
 
 T = TypeVar("T")
 Returning = Literal["all", "one", "count", "run", "many"]
@@ -303,6 +309,17 @@ def recover(
         "recover", webhook=webhook_id, since=since_ms, until=until_ms, now=now_ms, limit=limit
     )
     return count
+
+
+def queue_stats(now_ms: int) -> Program[QueueStats]:
+    queue = yield _one("queue_stats", now=now_ms)
+    webhooks = yield _one("auto_disabled_webhooks")
+    oldest = queue["oldest"]
+    waited = now_ms - oldest if oldest is not None and oldest <= now_ms else 0
+    return QueueStats(
+        pending=int(queue["pending"]), due=int(queue["due"]), oldest_due_ms=int(waited),
+        auto_disabled=int(webhooks["disabled"]),
+    )  # fmt: skip
 
 
 def purge(before_ms: int, batch: int) -> Program[int]:
