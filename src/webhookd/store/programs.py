@@ -74,9 +74,15 @@ def audited(
     entry: AuditEntry | None,
     details: Callable[[T], Mapping[str, object]] | None = None,
 ) -> Program[T]:
-    """Run `program`; if it found what it acted on, append `entry` in the same transaction."""
+    """Run `program`; if it found what it acted on, append `entry` in the same transaction.
+
+    "Not found" is None, False or -1. A count of 0 is found: a recover that had nothing
+    to requeue was still asked for, and the log says so (`0 in (None, False)` is True in
+    Python, hence the identity checks).
+    """
     result = yield from program
-    if entry is not None and result not in (None, False, -1):
+    not_found = result is None or result is False or (type(result) is int and result == -1)
+    if entry is not None and not not_found:
         if details is not None:
             entry = replace(entry, details={**entry.details, **details(result)})
         yield Op("insert_audit", rows.audit_params(entry))
