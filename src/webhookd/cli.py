@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from webhookd import __version__, config, store, tokens
+from webhookd import __version__, config, logs, store, tokens
 from webhookd.domain import clock
 from webhookd.errors import WebhookdError
 from webhookd.service import Service
@@ -87,13 +87,12 @@ def serve(
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,
+        log_config=None,  # logging is configured above (text or JSON), uvicorn's included
     )
 
 
 def _logging(settings: config.Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @app.command()
@@ -119,14 +118,33 @@ def worker(
                 "worker started on %s, %d in flight at most",
                 settings.database_shown, settings.worker_concurrency,
             )  # fmt: skip
-            await delivery.run()
+            if settings.metrics_port is None:
+                await delivery.run()
+                return
+            import prometheus_client
+
+            exporter, _ = prometheus_client.start_http_server(
+                settings.metrics_port, settings.host, delivery.metrics.registry
+            )
+            logging.getLogger("webhookd").info(
+                "worker metrics on http://%s:%d/metrics", settings.host, settings.metrics_port
+            )
+            try:
+                await delivery.run()
+            finally:
+                exporter.shutdown()
 
     _run(run())
 
 
 def _print_banner(settings: config.Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"webhookd {__version__} on {base}, database {settings.database_shown}")
+    started = f"webhookd {__version__} on {base}, database {settings.database_shown}"
+    if settings.log_format == "json":
+        # Output goes to a log collector: one record, and no token in it.
+        logging.getLogger("webhookd").info(started)
+        return
+    typer.echo(started)
     if not settings.generated("jwt_secret"):
         return  # a real secret: never print a token signed with it
     token = tokens.mint(settings, "demo", 24 * 3600)

@@ -14,6 +14,7 @@ from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
+from webhookd.metrics import Metrics
 from webhookd.service import Service
 from webhookd.store.base import Store
 
@@ -25,9 +26,11 @@ def create_app(
     authenticator = auth.Authenticator(settings)
     settings.sealer  # noqa: B018 - refuse to start without a key, before anything is served
 
+    measured = Metrics()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, now) as (db, sender, worker):
+        async with runtime(settings, now, measured) as (db, sender, worker):
             app.state.service = Service(
                 db, sender, settings.catalog, now,
                 sealer=settings.sealer, policy=settings.network_policy,
@@ -48,6 +51,7 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
     )
+    app.state.metrics = measured
     responses.install(app)
 
     def openapi() -> dict[str, Any]:
@@ -77,12 +81,13 @@ def create_app(
         authenticator=authenticator,
         limit=ratelimit.Limit.parse(settings.dashboard_rate_limit),
     )
+    app.add_middleware(ops.CountRequests, metrics=measured)
     return app
 
 
 @contextlib.asynccontextmanager
 async def runtime(
-    settings: Settings, now: clock.Clock = clock.system_clock
+    settings: Settings, now: clock.Clock = clock.system_clock, metrics: Metrics | None = None
 ) -> AsyncIterator[tuple[Store, Sender, Worker]]:
     """The opened store, the started sender, and a worker over them (not yet running)."""
     db = store.from_settings(settings)
@@ -93,8 +98,9 @@ async def runtime(
         try:
             limits = worker_limits(settings)
             worker = Worker(
-                db, sender, settings.retry_policy, limits, sealer=settings.sealer, now=now
-            )
+                db, sender, settings.retry_policy, limits,
+                sealer=settings.sealer, now=now, metrics=metrics,
+            )  # fmt: skip
             yield db, sender, worker
         finally:
             await sender.close()
