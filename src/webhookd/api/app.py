@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from webhookd import __version__, store
-from webhookd.api import auth, deliveries, events, limits, ops, responses, webhooks
+from webhookd.api import auth, deliveries, events, examples, limits, ops, responses, webhooks
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
@@ -56,9 +56,14 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = responses.document_errors(
-                get_openapi(
-                    title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            app.openapi_schema = examples.install(
+                responses.document_errors(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        summary=app.summary,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema

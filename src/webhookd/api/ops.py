@@ -12,14 +12,14 @@ from webhookd.metrics import Metrics
 router = APIRouter(tags=["operations"])
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is up")
+@router.get("/healthz", summary="The process is up")
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> JSONResponse:
     return responses.ok(200, {"status": "ok"})
 
 
-@router.api_route(
-    "/readyz", methods=["GET", "HEAD"], summary="The database answers, migrations applied"
-)
+@router.get("/readyz", summary="The database answers, migrations applied")
+@router.head("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> JSONResponse:
     # The store migrates when it opens and the app serves only once it has: an answer
     # from the database is the last thing to know.
