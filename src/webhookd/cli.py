@@ -262,11 +262,12 @@ def listen(
     from webhookd import listen as listening
 
     if not secret and not no_verify:
-        raise typer.BadParameter(
-            "give the webhook's secret: --secret whsec_… (shown when the webhook was created), "
-            "or --no-verify to watch deliveries without checking them",
-            param_hint="--secret",
-        )
+        typer.secho(
+            "webhookd listen: give the webhook's secret, --secret whsec_… (shown when the "
+            "webhook was created), or --no-verify to watch deliveries without checking them",
+            fg="red", err=True,
+        )  # fmt: skip
+        raise typer.Exit(2)
     if forward is not None and not forward.startswith(("http://", "https://")):
         raise typer.BadParameter("use an http:// or https:// URL", param_hint="--forward")
     if path is not None and not path.startswith("/"):
