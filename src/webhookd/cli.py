@@ -1,4 +1,4 @@
-"""`webhookd serve | migrate | token | emit`.
+"""`webhookd serve | worker | migrate | reseal | token | emit | listen`.
 
 Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins.
 """
@@ -6,6 +6,7 @@ Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins
 import asyncio
 import json
 import logging
+import os
 import re
 import shlex
 import signal
@@ -244,6 +245,61 @@ def emit(
         typer.echo(f"{published.event_id}: {count} deliver{'y' if count == 1 else 'ies'} queued")
 
     _run(run())
+
+
+@app.command()
+def listen(
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="<whsec_…>",
+            help="The webhook's whsec_… secret; repeat it for a rotation's old and new.",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    path: Annotated[
+        str | None, typer.Option(help="Take deliveries on this path only [default: any].")
+    ] = None,
+    forward: Annotated[
+        str | None,
+        typer.Option(
+            metavar="<url>",
+            help="Pass each verified delivery on to this URL; answer with its status.",
+        ),
+    ] = None,
+    fail_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Answer 500 to this share of deliveries (0.0-1.0)."),
+    ] = 0.0,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Answer deliveries that fail verification too.")
+    ] = False,
+) -> None:
+    """Receive deliveries locally: verify each, print one line, answer (401 if unverified)."""
+    from webhookd import listen as listening
+
+    if not secret and not no_verify:
+        typer.secho(
+            "webhookd listen: give the webhook's secret, --secret whsec_… (shown when the "
+            "webhook was created), or --no-verify to watch deliveries without checking them",
+            fg="red", err=True,
+        )  # fmt: skip
+        raise typer.Exit(2)
+    if forward is not None and not forward.startswith(("http://", "https://")):
+        raise typer.BadParameter("use an http:// or https:// URL", param_hint="--forward")
+    if path is not None and not path.startswith("/"):
+        raise typer.BadParameter("a path starts with /, such as /hook", param_hint="--path")
+    options = listening.Options(
+        host=host, port=port, secrets=tuple(secret or ()), enforce=not no_verify,
+        path=path, forward=forward, fail_rate=fail_rate,
+    )  # fmt: skip
+    try:
+        asyncio.run(listening.run(options, typer.echo))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        typer.secho(f"webhookd: cannot listen on {host}:{port}: {reason}", fg="red", err=True)
+        raise typer.Exit(1) from None
 
 
 class _NoTransport:
