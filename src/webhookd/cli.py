@@ -1,4 +1,4 @@
-"""`webhookd serve | migrate | token | emit`.
+"""`webhookd serve | worker | migrate | reseal | token | emit | listen`.
 
 Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins.
 """
@@ -6,6 +6,7 @@ Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins
 import asyncio
 import json
 import logging
+import os
 import re
 import shlex
 import signal
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from webhookd import __version__, config, store, tokens
+from webhookd import __version__, config, logs, store, tokens
 from webhookd.domain import clock
 from webhookd.errors import WebhookdError
 from webhookd.service import Service
@@ -87,13 +88,12 @@ def serve(
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,
+        log_config=None,  # logging is configured above (text or JSON), uvicorn's included
     )
 
 
 def _logging(settings: config.Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @app.command()
@@ -119,14 +119,33 @@ def worker(
                 "worker started on %s, %d in flight at most",
                 settings.database_shown, settings.worker_concurrency,
             )  # fmt: skip
-            await delivery.run()
+            if settings.metrics_port is None:
+                await delivery.run()
+                return
+            import prometheus_client
+
+            exporter, _ = prometheus_client.start_http_server(
+                settings.metrics_port, settings.host, delivery.metrics.registry
+            )
+            logging.getLogger("webhookd").info(
+                "worker metrics on http://%s:%d/metrics", settings.host, settings.metrics_port
+            )
+            try:
+                await delivery.run()
+            finally:
+                exporter.shutdown()
 
     _run(run())
 
 
 def _print_banner(settings: config.Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"webhookd {__version__} on {base}, database {settings.database_shown}")
+    started = f"webhookd {__version__} on {base}, database {settings.database_shown}"
+    if settings.log_format == "json":
+        # Output goes to a log collector: one record, and no token in it.
+        logging.getLogger("webhookd").info(started)
+        return
+    typer.echo(started)
     if not settings.generated("jwt_secret"):
         return  # a real secret: never print a token signed with it
     token = tokens.mint(settings, "demo", 24 * 3600)
@@ -226,6 +245,61 @@ def emit(
         typer.echo(f"{published.event_id}: {count} deliver{'y' if count == 1 else 'ies'} queued")
 
     _run(run())
+
+
+@app.command()
+def listen(
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="<whsec_…>",
+            help="The webhook's whsec_… secret; repeat it for a rotation's old and new.",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    path: Annotated[
+        str | None, typer.Option(help="Take deliveries on this path only [default: any].")
+    ] = None,
+    forward: Annotated[
+        str | None,
+        typer.Option(
+            metavar="<url>",
+            help="Pass each verified delivery on to this URL; answer with its status.",
+        ),
+    ] = None,
+    fail_rate: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Answer 500 to this share of deliveries (0.0-1.0)."),
+    ] = 0.0,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Answer deliveries that fail verification too.")
+    ] = False,
+) -> None:
+    """Receive deliveries locally: verify each, print one line, answer (401 if unverified)."""
+    from webhookd import listen as listening
+
+    if not secret and not no_verify:
+        typer.secho(
+            "webhookd listen: give the webhook's secret, --secret whsec_… (shown when the "
+            "webhook was created), or --no-verify to watch deliveries without checking them",
+            fg="red", err=True,
+        )  # fmt: skip
+        raise typer.Exit(2)
+    if forward is not None and not forward.startswith(("http://", "https://")):
+        raise typer.BadParameter("use an http:// or https:// URL", param_hint="--forward")
+    if path is not None and not path.startswith("/"):
+        raise typer.BadParameter("a path starts with /, such as /hook", param_hint="--path")
+    options = listening.Options(
+        host=host, port=port, secrets=tuple(secret or ()), enforce=not no_verify,
+        path=path, forward=forward, fail_rate=fail_rate,
+    )  # fmt: skip
+    try:
+        asyncio.run(listening.run(options, typer.echo))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        typer.secho(f"webhookd: cannot listen on {host}:{port}: {reason}", fg="red", err=True)
+        raise typer.Exit(1) from None
 
 
 class _NoTransport:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     retention_days: float = Field(30, ge=1, le=3650)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # `webhookd worker` only
 
     # Set by load() alone, never from the environment: which secrets are development
     # ones generated beside the database, and where they are kept.
@@ -84,7 +86,7 @@ class Settings(BaseSettings):
         """Whether the secret `name` ("jwt_secret", "ingest_key") is a generated dev one."""
         return name in self._generated
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _level_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

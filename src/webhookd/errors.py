@@ -7,9 +7,15 @@
     ├── Conflict           the state forbids it (HTTP 409)
     ├── Throttled          too many requests; retry after a while (HTTP 429)
     ├── Blocked            a destination refused by policy (HTTP 400)
-    └── Unavailable        a dependency is down; retry later (HTTP 503)
+    ├── Unavailable        a dependency is down; retry later (HTTP 503)
+    └── WebhookVerificationError   (also a ValueError) a receiver's check of a delivery
+        ├── MissingSignature         no signature header, or one of its companions missing
+        ├── BadSignature             no signature matches any given secret, or it is malformed
+        ├── TimestampOutOfTolerance  `webhook-timestamp` too old or too far in the future
+        └── InvalidPayload           signed correctly, but the body is not a JSON object
 
-The core raises these; `api/responses.py` alone turns them into HTTP answers.
+The core raises the first seven; `api/responses.py` alone turns them into HTTP answers.
+The verification errors are raised on the receiving side only, by `webhookd.verify`.
 Messages are written for the person who sent the request: say what is wrong and
 what to do next, and never include a secret.
 """
@@ -53,3 +59,23 @@ class Blocked(WebhookdError):
 
 class Unavailable(WebhookdError):
     """A dependency (the database) cannot be reached right now."""
+
+
+class WebhookVerificationError(WebhookdError, ValueError):
+    """A delivery failed `webhookd.verify`: answer it 401 and do not act on it."""
+
+
+class MissingSignature(WebhookVerificationError):
+    """No signature header, or a Standard Webhooks signature without its id or timestamp."""
+
+
+class BadSignature(WebhookVerificationError):
+    """No signature matches any of the secrets given, or a header is malformed."""
+
+
+class TimestampOutOfTolerance(WebhookVerificationError):
+    """`webhook-timestamp` is further from now than the tolerance: stale, replayed or skewed."""
+
+
+class InvalidPayload(WebhookVerificationError):
+    """The signature is good but the body is not a JSON object."""

@@ -25,7 +25,7 @@ from webhookd.domain.models import (
 )
 from webhookd.errors import Blocked, Conflict, Invalid, NotFound
 from webhookd.sealing import Sealer
-from webhookd.store.base import DeliveryFilter, Published, Store, WebhookChanges
+from webhookd.store.base import DeliveryFilter, Published, QueueStats, Store, WebhookChanges
 
 USER_AGENT = f"webhookd/{__version__}"
 TEST_MESSAGE = "This is a test webhook event from PacSpace."
@@ -300,6 +300,9 @@ class Service:
         return await self.store.recover(
             tenant_id, webhook_id, since_ms, until, now, RECOVER_LIMIT, audit
         )
+
+    async def queue_stats(self) -> QueueStats:
+        return await self.store.queue_stats(self.now())
 
     async def _active_webhook(self, tenant_id: str, webhook_id: str) -> Webhook:
         webhook = await self.get_webhook(tenant_id, webhook_id)

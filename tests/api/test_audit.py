@@ -92,3 +92,15 @@ def test_auto_disable_is_logged_as_webhookd(app_factory: Any) -> None:
     assert entry["actor"] == "webhookd"
     assert entry["webhookId"] == hook["id"]
     assert "410" in entry["details"]["reason"]
+
+
+def test_a_recover_that_found_nothing_is_still_logged(client: TestClient) -> None:
+    hook = create_webhook(client)
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    answer = client.post(
+        f"/dashboard/webhooks/{hook['id']}/recover", json={"since": since}, headers=auth()
+    )
+    assert answer.status_code == 202, answer.text
+    [recovered, _created] = _log(client)["data"]
+    assert recovered["action"] == "deliveries.recovered"
+    assert recovered["details"]["recovered"] == 0

@@ -17,6 +17,22 @@ def test_ingest_key_is_required(client: TestClient) -> None:
     assert client.post("/events", json=body, headers=auth()).status_code == 401
 
 
+def test_ingest_key_is_checked_before_the_body_is_read(app_factory: Any) -> None:
+    """Without the key, nothing about the body is looked at: no size or parse errors leak."""
+    client = app_factory(max_event_bytes=1024)
+    oversize = b'{"data": "' + b"x" * 4096 + b'"}'
+    for body in (oversize, b"{not json"):
+        response = client.post(
+            "/events",
+            content=body,
+            headers={"X-Api-Key": "wrong", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 401, response.text
+        assert "X-Api-Key" in response.json()["message"]
+    shown = client.post("/events", content=oversize, headers={"X-Api-Key": INGEST_KEY})
+    assert shown.status_code == 400  # with the key, the size limit speaks
+
+
 def test_publish_fans_out_to_active_subscribed_webhooks_of_the_tenant(
     app_factory: Any,
 ) -> None:

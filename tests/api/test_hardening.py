@@ -103,7 +103,7 @@ def test_ingest_401_does_not_ask_for_a_bearer_token(client: TestClient) -> None:
     "url",
     [
         "http://127.0.0.1:9000/hook", "http://2130706433/", "http://[::1]/", "http://10.0.0.1/",
-        "http://169.254.169.254/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1./", "http://[::ffff:0:7f00:1]/",
     ],
 )  # fmt: skip
 def test_refused_addresses_are_400_at_creation_and_patch(app_factory: Any, url: str) -> None:

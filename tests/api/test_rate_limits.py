@@ -22,4 +22,8 @@ def test_events_limit_per_ingest_key(app_factory: Any) -> None:
     assert codes == [202, 202, 429]
     limited = publish(client, "t", "verification.failed")
     assert limited.json()["error"] == "Too Many Requests"
-    assert int(limited.headers["retry-after"]) >= 5
+    seconds = int(limited.headers["retry-after"])
+    assert seconds >= 5
+    assert limited.json()["message"] == (
+        f"Too many events for this ingest key; retry in {seconds} s."
+    )

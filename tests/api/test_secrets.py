@@ -71,6 +71,41 @@ def test_rotation_with_no_grace_stops_the_old_secret_at_once(client: TestClient)
         pass
 
 
+def test_rotation_with_no_grace_also_revokes_secrets_still_in_an_earlier_grace(
+    client: TestClient,
+) -> None:
+    """A compromised secret is rotated with grace 0: nothing older may sign any more."""
+    with Receiver() as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        second = _rotate(client, hook["id"], {"graceSeconds": 3600}).json()["data"]["secret"]
+        third = _rotate(client, hook["id"], {"graceSeconds": 0}).json()["data"]["secret"]
+        client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth())
+        [request] = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    standardwebhooks.Webhook(third).verify(request.body, request.headers)
+    for revoked in (hook["secret"], second):
+        try:
+            standardwebhooks.Webhook(revoked).verify(request.body, request.headers)
+            raise AssertionError("a rotation without grace must revoke every older secret")
+        except standardwebhooks.webhooks.WebhookVerificationError:
+            pass
+
+
+def test_rotation_keeps_at_most_four_older_secrets(client: TestClient) -> None:
+    with Receiver() as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        for _ in range(6):
+            _rotate(client, hook["id"], {"graceSeconds": 3600})
+        client.post(f"/dashboard/webhooks/{hook['id']}/test", headers=auth())
+        [request] = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 5  # newest + 4 in grace
+    try:
+        standardwebhooks.Webhook(hook["secret"]).verify(request.body, request.headers)
+        raise AssertionError("the oldest secret falls out once five newer ones exist")
+    except standardwebhooks.webhooks.WebhookVerificationError:
+        pass
+
+
 def test_rotation_defaults_and_bounds(client: TestClient) -> None:
     hook = create_webhook(client)
     default = _rotate(client, hook["id"]).json()["data"]

@@ -176,9 +176,6 @@ def _restart_postgres() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="a 500 was seen once during a restart in CI; under investigation", strict=False
-)
 def test_postgres_restart_is_503_then_nothing_lost(
     tmp_path: Path, pg_schema: str, serve: Any
 ) -> None:

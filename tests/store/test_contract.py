@@ -376,3 +376,26 @@ async def test_purge_removes_old_finished_events_in_batches(store: Store) -> Non
     left = await store.list_deliveries("a", hook.id, DeliveryFilter(limit=10), T0 + DAY)
     assert len(left) == 3
     assert all(d.status is DeliveryStatus.PENDING for d in left)
+
+
+async def test_queue_stats_count_the_backlog_and_auto_disabled_webhooks(store: Store) -> None:
+    empty = await store.queue_stats(T0)
+    assert (empty.pending, empty.due, empty.oldest_due_ms, empty.auto_disabled) == (0, 0, 0, 0)
+    hooks = [webhook(), webhook(), webhook()]
+    for hook in hooks:
+        await store.create_webhook(hook)
+    await store.publish(event(at=T0), None, DAY)  # 3 deliveries due at T0
+    stats = await store.queue_stats(T0 + 1500)
+    assert (stats.pending, stats.due, stats.oldest_due_ms) == (3, 3, 1500)
+    first, second, third = await claim(store, T0 + 1500, 3)
+    leased = await store.queue_stats(T0 + 1500)
+    assert (leased.pending, leased.due, leased.oldest_due_ms) == (3, 0, 0)  # in flight
+    later = settled(first, DeliveryStatus.PENDING, T0 + 1600, next_at=T0 + 60_000)
+    gone = Settlement(
+        third, Attempt(third.delivery_id, T0 + 1600, SendResult(410, None, 3)),
+        DeliveryStatus.FAILED, disable_reason="gone",
+    )  # fmt: skip
+    await store.settle([later, settled(second, DeliveryStatus.DELIVERED, T0 + 1600), gone], DAY)
+    stats = await store.queue_stats(T0 + 2000)
+    assert (stats.pending, stats.due, stats.oldest_due_ms, stats.auto_disabled) == (1, 0, 0, 1)
+    assert (await store.queue_stats(T0 + 61_000)).oldest_due_ms == 1000

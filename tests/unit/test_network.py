@@ -19,7 +19,7 @@ OPEN = network.Policy(allow_private=True)
         "255.255.255.255", "::", "::1", "fc00::1", "fd12:3456::1", "fec0::1", "ff02::1",
         "2001:db8::1", "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "100::1",
         "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:c0a8:101::1",
-        "::7f00:1", "64:ff9b:1::1",
+        "::7f00:1", "64:ff9b:1::1", "::ffff:0:7f00:1", "::ffff:0:a00:1",
     ],
 )  # fmt: skip
 def test_blocked_by_default_and_opened_by_allow_private(address: str) -> None:
@@ -33,6 +33,7 @@ def test_blocked_by_default_and_opened_by_allow_private(address: str) -> None:
     [
         "169.254.169.254", "169.254.0.1", "fe80::1", "168.63.129.16", "100.100.100.200",
         "fd00:ec2::254", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
+        "::ffff:0:a9fe:a9fe",
     ],
 )  # fmt: skip
 def test_always_blocked(address: str) -> None:

@@ -38,6 +38,9 @@ def test_accepted(url: str) -> None:
         ("https://bücher.example/", "punycode"),
         ("https://e.com/#frag", "fragment"),
         ("https://e.com/" + "a" * 2035, "2048"),
+        ("http://evil.example\\@good.example/", "not a valid URL"),  # parsers disagree on host
+        ("http://[v1.fe]/", "IPv6 address in"),
+        ("http://[127.0.0.1]/", "IPv6 address|not a valid URL"),
     ],
 )
 def test_rejected_with_a_reason(url: str, why: str) -> None:
@@ -51,3 +54,12 @@ def test_rejected_with_a_reason(url: str, why: str) -> None:
 def test_hosts_that_cannot_be_resolved_are_rejected(url: str) -> None:
     with pytest.raises(ValueError, match="not a valid host name"):
         urls.check(url)
+
+
+def test_a_trailing_dot_does_not_hide_an_ip_literal() -> None:
+    """127.0.0.1. is 127.0.0.1: the literal check at creation must see it as an address."""
+    from webhookd.domain import network
+
+    assert str(network.literal_address("127.0.0.1.")) == "127.0.0.1"
+    assert str(network.literal_address("0x7f.1.")) == "127.0.0.1"
+    assert network.literal_address("example.com.") is None

@@ -9,11 +9,12 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from webhookd import __version__, store
-from webhookd.api import auth, deliveries, events, limits, ops, responses, webhooks
+from webhookd.api import auth, deliveries, events, examples, limits, ops, responses, webhooks
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
+from webhookd.metrics import Metrics
 from webhookd.service import Service
 from webhookd.store.base import Store
 from webhookd.web import routes as page_routes
@@ -25,11 +26,12 @@ def create_app(
     """The ASGI app; its lifespan opens the store and, if asked, runs a delivery worker."""
     authenticator = auth.Authenticator(settings)
     settings.sealer  # noqa: B018 - refuse to start without a key, before anything is served
-    ingest_key = settings.ingest_key
+
+    measured = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime(settings, now) as (db, sender, worker):
+        async with runtime(settings, now, measured) as (db, sender, worker):
             app.state.service = Service(
                 db, sender, settings.catalog, now,
                 sealer=settings.sealer, policy=settings.network_policy,
@@ -50,15 +52,19 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
     )
-    app.state.ingest_key = b"" if ingest_key is None else ingest_key.get_secret_value().encode()
-    app.state.ingest_buckets = ratelimit.Buckets(ratelimit.Limit.parse(settings.events_rate_limit))
+    app.state.metrics = measured
     responses.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = responses.document_errors(
-                get_openapi(
-                    title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            app.openapi_schema = examples.install(
+                responses.document_errors(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        summary=app.summary,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema
@@ -71,17 +77,24 @@ def create_app(
     app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
     # Outermost last: authenticate first, then bound the body, then route.
     app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
+    ingest_key = settings.ingest_key
+    app.add_middleware(
+        auth.RequireIngestKey,
+        key=None if ingest_key is None else ingest_key.get_secret_value(),
+        limit=ratelimit.Limit.parse(settings.events_rate_limit),
+    )
     app.add_middleware(
         auth.RequireTenant,
         authenticator=authenticator,
         limit=ratelimit.Limit.parse(settings.dashboard_rate_limit),
     )
+    app.add_middleware(ops.CountRequests, metrics=measured)
     return app
 
 
 @contextlib.asynccontextmanager
 async def runtime(
-    settings: Settings, now: clock.Clock = clock.system_clock
+    settings: Settings, now: clock.Clock = clock.system_clock, metrics: Metrics | None = None
 ) -> AsyncIterator[tuple[Store, Sender, Worker]]:
     """The opened store, the started sender, and a worker over them (not yet running)."""
     db = store.from_settings(settings)
@@ -92,8 +105,9 @@ async def runtime(
         try:
             limits = worker_limits(settings)
             worker = Worker(
-                db, sender, settings.retry_policy, limits, sealer=settings.sealer, now=now
-            )
+                db, sender, settings.retry_policy, limits,
+                sealer=settings.sealer, now=now, metrics=metrics,
+            )  # fmt: skip
             yield db, sender, worker
         finally:
             await sender.close()

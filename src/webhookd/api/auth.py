@@ -8,6 +8,7 @@ enforced when configured. The tenant is the claim `WEBHOOKD_TENANT_CLAIM`.
 """
 
 import asyncio
+import hmac
 import json
 import logging
 import math
@@ -19,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -136,13 +138,44 @@ class RequireTenant:
             return
         wait = self.buckets.take(tenant, time.monotonic())
         if wait:
-            seconds = str(max(1, math.ceil(wait)))
-            text = f"Too many requests for this tenant; retry in {seconds} s."
-            await responses.error(429, text, {"Retry-After": seconds})(scope, receive, send)
+            await _throttled("Too many requests for this tenant", wait)(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         state["tenant"], state["actor"] = tenant, actor
         await self.app(scope, receive, send)
+
+
+class RequireIngestKey:
+    """ASGI middleware: `POST /events` shows the ingest key (`X-Api-Key`) before its body
+    is read or parsed, and is rate limited per key."""
+
+    def __init__(self, app: ASGIApp, key: str | None, limit: ratelimit.Limit) -> None:
+        self.app = app
+        self.key = None if key is None else key.encode()
+        self.buckets = ratelimit.Buckets(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != "/events":
+            await self.app(scope, receive, send)
+            return
+        shown = Headers(scope=scope).get("x-api-key")
+        if self.key is None:
+            message = "Event ingestion is off: set WEBHOOKD_INGEST_KEY on the server."
+        elif shown is None or not hmac.compare_digest(shown.encode(), self.key):
+            message = "Missing or wrong X-Api-Key header: send the ingest key."
+        else:
+            wait = self.buckets.take("ingest", time.monotonic())
+            if wait:
+                await _throttled("Too many events for this ingest key", wait)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        await responses.error(401, message)(scope, receive, send)
+
+
+def _throttled(what: str, wait: float) -> JSONResponse:
+    seconds = str(max(1, math.ceil(wait)))
+    return responses.error(429, f"{what}; retry in {seconds} s.", {"Retry-After": seconds})
 
 
 class JwksKeys:

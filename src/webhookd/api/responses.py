@@ -116,9 +116,9 @@ ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["statusCode", "message", "error"],
     "properties": {
-        "statusCode": {"type": "integer", "example": 400},
-        "message": {"type": "string", "example": "url must be an absolute http:// or https:// URL"},
-        "error": {"type": "string", "example": "Bad Request"},
+        "statusCode": {"type": "integer"},
+        "message": {"type": "string", "description": "What went wrong and what to do next."},
+        "error": {"type": "string", "description": "The HTTP reason phrase."},
     },
 }
 ERROR_CODES = (400, 401, 404, 409, 429, 503)

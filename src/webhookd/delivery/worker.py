@@ -19,11 +19,17 @@ from webhookd.domain import clock as clock_
 from webhookd.domain import retry
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
+from webhookd.metrics import Metrics
 from webhookd.sealing import Sealer
 from webhookd.service import Transport, default_jitter, open_secrets, signed_headers
 from webhookd.store.base import ClaimRequest, Store
 
 log = logging.getLogger("webhookd.delivery")
+OUTCOMES = {
+    DeliveryStatus.DELIVERED: "delivered",
+    DeliveryStatus.PENDING: "retry",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,7 @@ class Worker:
         sealer: Sealer,
         now: clock_.Clock = clock_.system_clock,
         jitter: retry.Jitter = default_jitter,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -62,6 +69,7 @@ class Worker:
         self.sealer = sealer
         self.now = now
         self.jitter = jitter
+        self.metrics = metrics or Metrics()
         self._inflight: dict[asyncio.Task[None], Job] = {}
         self._stopping = asyncio.Event()
 
@@ -155,11 +163,18 @@ class Worker:
         result = await self.transport.post(job.url, job.body, headers)
         attempt_no = job.attempts + 1
         decision = self.policy.decide(result, attempt_no, self.now(), self.jitter, job.manual)
+        outcome = OUTCOMES[decision.status]
+        self.metrics.attempt(outcome, result.duration_ms)
+        fields = {
+            "delivery_id": job.delivery_id, "webhook_id": job.webhook_id,
+            "event_type": job.event_type, "attempt": attempt_no, "http_status": result.http_status,
+            "duration_ms": result.duration_ms, "outcome": outcome, "error": result.error,
+        }  # fmt: skip
         log.info(
             "delivery=%s webhook=%s event=%s attempt=%d http_status=%s duration_ms=%d outcome=%s%s",
             job.delivery_id, job.webhook_id, job.event_type, attempt_no, result.http_status,
-            result.duration_ms, decision.status.value,
-            f" error={result.error!r}" if result.error else "",
+            result.duration_ms, outcome, f" error={result.error!r}" if result.error else "",
+            extra=fields,
         )  # fmt: skip
         return Settlement(
             job,

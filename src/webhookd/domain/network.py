@@ -11,7 +11,8 @@ module's, written out.
 - Blocked unless `WEBHOOKD_ALLOW_PRIVATE_NETWORKS` or `WEBHOOKD_ALLOWED_CIDRS` opens
   them: loopback, private, shared (CGNAT), reserved, documentation, multicast and
   unspecified ranges.
-- IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4)
+- IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-translated, IPv4-compatible,
+  NAT64, 6to4)
   are judged by the IPv4 address inside as well; Teredo is blocked outright.
 """
 
@@ -59,6 +60,7 @@ BLOCKED: dict[str, tuple[Network, ...]] = {
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _COMPATIBLE = ipaddress.ip_network("::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, RFC 2765
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +79,15 @@ def parse_cidrs(spec: str) -> tuple[Network, ...]:
 
 
 def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4)."""
+    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64,
+    6to4)."""
     if not isinstance(address, ipaddress.IPv6Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (address in _COMPATIBLE and int(address) > 1):
+    if address in _NAT64 or address in _TRANSLATED or (address in _COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
@@ -122,8 +125,10 @@ def blocked(address: Address, policy: Policy) -> str | None:
 
 def literal_address(host: str) -> Address | None:
     """The address a URL host spells out, including legacy IPv4 forms (127.1, 0x7f000001,
-    2130706433, 0177.0.0.1), or None for a DNS name."""
+    2130706433, 0177.0.0.1) and a trailing dot (127.0.0.1.), or None for a DNS name."""
     text = host.strip("[]")
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]  # "127.0.0.1." is the same address, written as a rooted name
     try:
         return ipaddress.ip_address(text)
     except ValueError:

@@ -4,6 +4,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+import yarl
+
 MAX_URL_LENGTH = 2048
 
 
@@ -19,13 +21,18 @@ def check(url: str) -> None:
     try:
         parts = urlsplit(url)
         port = parts.port
+        sent = yarl.URL(url)  # how the sender will read it
     except ValueError as exc:
         raise ValueError(f"url is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https"):
         raise ValueError("url must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("url must name a host, as in https://your-app.com/webhooks")
+    if "[" in parts.netloc and not _is_ipv6(parts.hostname):
+        raise ValueError("url may put only an IPv6 address in [brackets]")
     _check_host(parts.hostname)
+    if sent.raw_host is None or _normal(sent.raw_host) != _normal(parts.hostname):
+        raise ValueError("url is ambiguous: its host reads differently to different parsers")
     if port == 0:
         raise ValueError("url must not use port 0")
     if parts.fragment:
@@ -42,6 +49,20 @@ def _check_host(host: str) -> None:
     labels = host.rstrip(".").split(".")
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"url host {host[:100]!r} is not a valid host name")
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+def _normal(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower()
 
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)

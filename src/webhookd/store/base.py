@@ -45,6 +45,16 @@ class Published:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The queue at a glance, for /metrics."""
+
+    pending: int  # deliveries waiting: due now or scheduled for a retry
+    due: int  # of those, due now
+    oldest_due_ms: int  # how long the oldest due delivery has waited; 0 when none is due
+    auto_disabled: int  # webhooks webhookd disabled (failing too long, or 410 Gone)
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimRequest:
     """How much work a worker can take now.
 
@@ -176,6 +186,10 @@ class Store(Protocol):
 
     async def reseal(self, transform: Callable[[str], str]) -> int:
         """Apply `transform` to every stored sealed secret; how many webhooks."""
+
+    async def queue_stats(self, now_ms: int) -> QueueStats:
+        """The backlog and the number of auto-disabled webhooks, as of `now_ms`."""
+        ...
 
     async def purge(self, before_ms: int, batch: int) -> int:
         """Delete up to `batch` finished events older than `before_ms` with their log."""

@@ -22,7 +22,13 @@ from webhookd.domain.models import (
     Webhook,
 )
 from webhookd.store import programs
-from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
+from webhookd.store.base import (
+    ClaimRequest,
+    DeliveryFilter,
+    Published,
+    QueueStats,
+    WebhookChanges,
+)
 from webhookd.store.programs import Program
 
 T = TypeVar("T")
@@ -151,6 +157,9 @@ class ProgramStore(ABC):
 
     async def reseal(self, transform: Callable[[str], str]) -> int:
         return await self.run(programs.reseal(transform), write=True)
+
+    async def queue_stats(self, now_ms: int) -> QueueStats:
+        return await self.run(programs.queue_stats(now_ms), write=False)
 
     async def purge(self, before_ms: int, batch: int) -> int:
         return await self.run(programs.purge(before_ms, batch), write=True)

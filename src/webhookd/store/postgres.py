@@ -33,6 +33,7 @@ DOWN = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.InternalClientError,  # e.g. a protocol state left by a dropped link
 )
 """Errors that mean "the database cannot be reached right now", not "the query is wrong"."""
 
@@ -53,6 +54,14 @@ async def _execute(conn: Conn, op: Op) -> Any:
     status: str = await conn.execute(query.sql, *args)  # such as "UPDATE 3"
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+async def _release(pool: asyncpg.Pool, conn: PoolConnectionProxy) -> None:
+    """Return a connection; a broken one is terminated by the pool, which opens a new one."""
+    try:
+        await pool.release(conn)
+    except DOWN as exc:
+        log.info("dropped a broken database connection (%s)", exc)
 
 
 async def _drive(conn: Conn, program: Program[T]) -> T:
@@ -132,15 +141,23 @@ class PostgresStore(ProgramStore):
     async def run(self, program: Program[T], *, write: bool, announce: bool = False) -> T:
         if self._pool is None:
             raise Unavailable("The database is closed.")
+        pool = self._pool
         try:
-            async with self._pool.acquire(timeout=self._timeout) as conn:
+            conn = await pool.acquire(timeout=self._timeout)
+            try:
                 async with conn.transaction(readonly=not write):
                     result = await _drive(conn, program)
                     if announce:
                         await conn.execute("SELECT pg_notify($1, '')", self.channel)
-                return result
+            except BaseException:
+                await _release(pool, conn)
+                raise
         except DOWN as exc:
             raise Unavailable(f"The database is unavailable ({exc}); try again shortly.") from exc
+        # Committed: whatever happens to the connection now must not turn into an error,
+        # or the caller would report a failure for work that is durably done.
+        await _release(pool, conn)
+        return result
 
     async def ping(self) -> None:
         def select_one() -> Program[None]:

@@ -28,7 +28,13 @@ from webhookd.domain.models import (
 )
 from webhookd.errors import Conflict
 from webhookd.store import rows
-from webhookd.store.base import ClaimRequest, DeliveryFilter, Published, WebhookChanges
+from webhookd.store.base import (
+    ClaimRequest,
+    DeliveryFilter,
+    Published,
+    QueueStats,
+    WebhookChanges,
+)
 
 T = TypeVar("T")
 Returning = Literal["all", "one", "count", "run", "many"]
@@ -68,9 +74,15 @@ def audited(
     entry: AuditEntry | None,
     details: Callable[[T], Mapping[str, object]] | None = None,
 ) -> Program[T]:
-    """Run `program`; if it found what it acted on, append `entry` in the same transaction."""
+    """Run `program`; if it found what it acted on, append `entry` in the same transaction.
+
+    "Not found" is None, False or -1. A count of 0 is found: a recover that had nothing
+    to requeue was still asked for, and the log says so (`0 in (None, False)` is True in
+    Python, hence the identity checks).
+    """
     result = yield from program
-    if entry is not None and result not in (None, False, -1):
+    not_found = result is None or result is False or (type(result) is int and result == -1)
+    if entry is not None and not not_found:
         if details is not None:
             entry = replace(entry, details={**entry.details, **details(result)})
         yield Op("insert_audit", rows.audit_params(entry))
@@ -121,13 +133,19 @@ def toggle_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
 def rotate_secret(
     tenant_id: str, webhook_id: str, sealed: str, grace_ms: int, now_ms: int
 ) -> Program[Webhook | None]:
-    """Make `sealed` the secret; the old one keeps signing for `grace_ms` (none if 0)."""
+    """Make `sealed` the secret; the old one keeps signing for `grace_ms`.
+
+    A grace of 0 means "the old secrets are compromised": every earlier secret, even one
+    still inside an earlier rotation's grace period, stops signing at once. Otherwise the
+    newest MAX_OLD_SECRETS rotated-out secrets in their grace period keep signing.
+    """
     current = yield from get_webhook(tenant_id, webhook_id)
     if current is None:
         return None
-    still_valid = [old for old in current.old_secrets if old.until > now_ms]
+    still_valid: list[OldSecret] = []
     if grace_ms > 0:
-        still_valid.insert(0, OldSecret(current.secret, now_ms + grace_ms))
+        still_valid = [OldSecret(current.secret, now_ms + grace_ms)]
+        still_valid += [old for old in current.old_secrets if old.until > now_ms]
     kept = tuple(still_valid[:MAX_OLD_SECRETS])
     yield _run(
         "rotate_secret", tenant=tenant_id, id=webhook_id, secret=sealed,
@@ -297,6 +315,17 @@ def recover(
         "recover", webhook=webhook_id, since=since_ms, until=until_ms, now=now_ms, limit=limit
     )
     return count
+
+
+def queue_stats(now_ms: int) -> Program[QueueStats]:
+    queue = yield _one("queue_stats", now=now_ms)
+    webhooks = yield _one("auto_disabled_webhooks")
+    oldest = queue["oldest"]
+    waited = now_ms - oldest if oldest is not None and oldest <= now_ms else 0
+    return QueueStats(
+        pending=int(queue["pending"]), due=int(queue["due"]), oldest_due_ms=int(waited),
+        auto_disabled=int(webhooks["disabled"]),
+    )  # fmt: skip
 
 
 def purge(before_ms: int, batch: int) -> Program[int]:

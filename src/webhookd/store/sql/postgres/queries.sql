@@ -199,3 +199,16 @@ SELECT id, secret, old_secrets FROM webhooks ORDER BY id;
 
 -- name: set_secrets
 UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets WHERE id = :id;
+
+-- name: queue_stats
+-- For /metrics: the pending backlog, what of it is due, and the oldest due time. Reads
+-- only pending rows (the two partial claim indexes), so it costs O(backlog).
+-- Due means claimable: leased (in-flight) rows are not counted.
+SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
+  FROM (SELECT CASE WHEN next_attempt_at <= :now
+                     AND (locked_until IS NULL OR locked_until < :now)
+                    THEN next_attempt_at END AS due
+          FROM deliveries WHERE status = 'pending') AS backlog;
+
+-- name: auto_disabled_webhooks
+SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason IS NOT NULL;

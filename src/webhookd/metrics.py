@@ -1,0 +1,72 @@
+"""Prometheus metrics: what a process has done, and the queue as the database sees it.
+
+Each process keeps its own registry (so tests and embedded uses never share counters).
+Counters come from where things happen: the worker counts attempts and their outcome,
+the API counts requests by route template. Gauges of the queue are read from the
+database when /metrics is scraped, so any API node reports the whole queue, however
+many workers feed it.
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from webhookd.store.base import QueueStats
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.deliveries = Counter(
+            "webhookd_deliveries", "Delivery attempts by what they led to: delivered, "
+            "retry (another attempt is scheduled) or failed (no more attempts).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        self.attempt_seconds = Histogram(
+            "webhookd_attempt_duration_seconds", "Time from connect to the receiver's answer.",
+            buckets=_ATTEMPT_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.retries = Counter(
+            "webhookd_retries_scheduled", "Failed attempts that scheduled another.", registry=r
+        )
+        self.requests = Counter(
+            "webhookd_http_requests", "API requests by route template, method and status.",
+            ["route", "method", "status"], registry=r,
+        )  # fmt: skip
+        self.pending = Gauge(
+            "webhookd_queue_pending", "Deliveries waiting: due now or scheduled for a retry.",
+            registry=r,
+        )  # fmt: skip
+        self.due = Gauge(
+            "webhookd_queue_due", "Deliveries due now and not in flight (the backlog).", registry=r
+        )
+        self.oldest_due = Gauge(
+            "webhookd_queue_oldest_due_seconds",
+            "How long the oldest due delivery has waited; 0 when nothing is due.", registry=r,
+        )  # fmt: skip
+        self.auto_disabled = Gauge(
+            "webhookd_webhooks_auto_disabled",
+            "Webhooks webhookd disabled (failing too long, or the receiver answered 410).",
+            registry=r,
+        )  # fmt: skip
+
+    def attempt(self, outcome: str, duration_ms: int) -> None:
+        """One attempt ended: `outcome` is delivered, retry or failed."""
+        self.deliveries.labels(outcome).inc()
+        self.attempt_seconds.observe(duration_ms / 1000)
+        if outcome == "retry":
+            self.retries.inc()
+
+    def request(self, route: str, method: str, status: int) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+
+    def render(self, queue: QueueStats | None = None) -> bytes:
+        """The text exposition; queue gauges are refreshed first when given."""
+        if queue is not None:
+            self.pending.set(queue.pending)
+            self.due.set(queue.due)
+            self.oldest_due.set(queue.oldest_due_ms / 1000)
+            self.auto_disabled.set(queue.auto_disabled)
+        return generate_latest(self.registry)

@@ -1,0 +1,128 @@
+"""The served OpenAPI document: every route has examples, and each example looks exactly
+like a real answer of that route (same keys, same types)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import INGEST_KEY, auth, wait_until
+from webhookd.api import examples
+from webhookd.testing import Receiver
+
+# Objects whose keys are data, not schema: an audit entry's details, an event's data.
+FREE_FORM = {"$.data[0].details", "$.data.payload.data", "$.data.attemptLog[0].requestHeaders"}
+
+
+def mismatch(example: Any, real: Any, where: str = "$") -> str | None:
+    """Where `example` and `real` differ in shape, or None. null matches any type."""
+    if example is None or real is None or where in FREE_FORM:
+        return None
+    if isinstance(example, dict) and isinstance(real, dict):
+        if set(example) != set(real):
+            return f"{where}: keys {sorted(example)} != {sorted(real)}"
+        for key in example:
+            found = mismatch(example[key], real[key], f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(example, list) and isinstance(real, list):
+        if example and real:
+            return mismatch(example[0], real[0], f"{where}[0]")
+        return None
+    if type(example) is not type(real):
+        return f"{where}: {type(example).__name__} != {type(real).__name__}"
+    return None
+
+
+def real_answers(client: TestClient, receiver: Receiver) -> dict[tuple[str, str], Any]:
+    """One real answer per documented route, keyed like examples.ANSWERS."""
+    h = auth()
+    got: dict[tuple[str, str], Any] = {}
+    hooks, one = "/dashboard/webhooks", "/dashboard/webhooks/{webhook_id}"
+
+    def keep(key: tuple[str, str], response: Any) -> Any:
+        status, _ = examples.ANSWERS[key]
+        assert response.status_code == status, (key, response.text)
+        got[key] = response.json()
+        return got[key]
+
+    body = {**examples.REQUESTS[("post", hooks)], "url": receiver.url}
+    wid = keep(("post", hooks), client.post(hooks, json=body, headers=h))["data"]["id"]
+    base = f"{hooks}/{wid}"
+    keep(("get", hooks), client.get(hooks, headers=h))
+    keep(("get", one), client.get(base, headers=h))
+    keep(("patch", one), client.patch(base, json=examples.REQUESTS[("patch", one)], headers=h))
+    keep(("post", one + "/test"), client.post(f"{base}/test", headers=h))
+    rotate = examples.REQUESTS[("post", one + "/rotate-secret")]
+    keep(
+        ("post", one + "/rotate-secret"),
+        client.post(f"{base}/rotate-secret", json=rotate, headers=h),
+    )
+    event = {**examples.REQUESTS[("post", "/events")], "tenantId": "tenant-a"}
+    keep(("post", "/events"), client.post("/events", json=event, headers={"X-Api-Key": INGEST_KEY}))
+    receiver.wait_for(2)
+    log = f"{base}/deliveries"
+    listed = wait_until(
+        lambda: (r := client.get(log, headers=h)).json()["data"][0]["attempts"] and r
+    )
+    keep(("get", one + "/deliveries"), listed)
+    did = listed.json()["data"][0]["id"]
+    keep(("get", one + "/deliveries/{delivery_id}"), client.get(f"{log}/{did}", headers=h))
+    keep(
+        ("post", one + "/deliveries/{delivery_id}/retry"),
+        client.post(f"{log}/{did}/retry", headers=h),
+    )
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    keep(
+        ("post", one + "/recover"), client.post(f"{base}/recover", json={"since": since}, headers=h)
+    )
+    keep(("get", "/dashboard/event-types"), client.get("/dashboard/event-types", headers=h))
+    keep(("get", "/dashboard/audit-log"), client.get("/dashboard/audit-log", headers=h))
+    keep(("get", "/healthz"), client.get("/healthz"))
+    keep(("get", "/readyz"), client.get("/readyz"))
+    keep(("post", one + "/toggle"), client.post(f"{base}/toggle", headers=h))
+    keep(("delete", one), client.delete(base, headers=h))
+    return got
+
+
+def test_every_example_has_the_shape_of_a_real_answer(client: TestClient) -> None:
+    with Receiver() as receiver:
+        real = real_answers(client, receiver)
+    assert set(real) == set(examples.ANSWERS)
+    for key, (_, example) in examples.ANSWERS.items():
+        assert mismatch(example, real[key]) is None, (key, mismatch(example, real[key]))
+
+
+def test_the_seed_examples_are_the_seeds_own(client: TestClient) -> None:
+    created = examples.ANSWERS[("post", "/dashboard/webhooks")][1]["data"]
+    assert (created["id"], created["createdAt"]) == ("wh_abc123", "2025-06-01T12:00:00.000Z")
+    assert examples.REQUESTS[("post", "/dashboard/webhooks")] == {
+        "url": "https://your-app.com/webhooks/pacspace",
+        "events": ["verification.completed", "verification.failed"],
+        "description": "Production webhook",
+    }
+
+
+def test_every_operation_is_documented_with_examples(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "head" or path == "/metrics":
+                continue
+            answers = operation["responses"]
+            success = [c for c in answers if c.startswith("2")]
+            assert success, (method, path)
+            assert "example" in answers[success[0]]["content"]["application/json"], (method, path)
+            for code in ("400", "401", "404"):
+                example = answers[code]["content"]["application/json"]["example"]
+                assert example["statusCode"] == int(code)
+                assert example["error"] == answers[code]["description"]
+            if "requestBody" in operation:
+                assert "example" in operation["requestBody"]["content"]["application/json"]
+
+
+def test_the_docs_page_is_served(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/openapi.json" in page.text

@@ -1,0 +1,36 @@
+"""PostgreSQL connection faults: what a dropped connection may and may not turn into."""
+
+import asyncpg
+import pytest
+
+from tests import postgres
+from webhookd.errors import Unavailable
+from webhookd.store import postgres as pg
+from webhookd.store.postgres import PostgresStore
+
+pg_schema = postgres.pg_schema
+
+
+async def test_a_connection_that_dies_after_commit_is_dropped_quietly(pg_schema: str) -> None:
+    """Returning a dead connection to the pool must not fail a call whose work committed."""
+    store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
+    await store.open()
+    try:
+        pool = store._pool
+        assert pool is not None
+        conn = await pool.acquire()
+        postgres.admin(f"SELECT pg_terminate_backend({conn.get_server_pid()})")
+        with pytest.raises((asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError)):
+            await pool.release(conn)  # the pool's own release raises for a dead connection
+        conn = await pool.acquire()
+        postgres.admin(f"SELECT pg_terminate_backend({conn.get_server_pid()})")
+        await pg._release(pool, conn)  # ours does not
+        await store.ping()  # and the pool has healed: a fresh connection serves the next call
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_database_is_unavailable(pg_schema: str) -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/none", schema=pg_schema, timeout=1)
+    with pytest.raises(Unavailable, match="is it running"):
+        await store.open()
