@@ -165,7 +165,7 @@ UPDATE deliveries
 -- name: recover
 UPDATE deliveries SET status = 'pending', next_attempt_at = :now, manual = true
  WHERE id IN (SELECT id FROM deliveries
-               WHERE webhook_id = :webhook AND status = 'failed'
+               WHERE webhook_id = :webhook AND status = 'failed' AND event_type <> 'test'
                  AND created_at >= :since AND created_at < :until
                ORDER BY created_at LIMIT :limit
                  FOR UPDATE SKIP LOCKED);
