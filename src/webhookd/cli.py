@@ -155,6 +155,7 @@ def _print_banner(settings: config.Settings) -> None:
     typer.echo(f"Development secrets are kept in {settings.dev_secrets_file}.")
     typer.echo('A token for tenant "demo", valid 24 h (mint more: webhookd token --tenant NAME):')
     typer.echo(f"  export TOKEN={token}")
+    typer.echo(f"The dashboard page, signed in: {base}/ui#token={token}")
     typer.echo("Try:")
     typer.echo(f'  curl -s {base}/dashboard/webhooks -H "Authorization: Bearer {token}"')
     body = json.dumps({"tenantId": "demo", "event": "verification.completed", "data": {}})

@@ -44,6 +44,10 @@ def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> Non
         json={"tenantId": "demo", "event": "verification.completed"},
     )
     assert event.status_code == 202
+    page = re.search(r"(http://\S+/ui)#token=([\w.-]+)", output)
+    assert page, output
+    assert page[2] == token[1]
+    assert httpx.get(page[1].replace(page[1].split("/ui")[0], base)).status_code == 200
 
 
 def test_token_is_signed_with_the_configured_secret(tmp_path: Path) -> None:
