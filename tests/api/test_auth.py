@@ -242,3 +242,16 @@ class JwksServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("garbage", "not a well-formed JWT"),
+        (make_token()[:-40], "not a well-formed JWT"),  # cut short while copying
+        (make_token(exp=NOW - 120), "expired; get a new one"),
+        (make_token(secret="another-secret-that-is-32-bytes-long!"), "signature does not match"),
+    ],
+)
+def test_refusals_say_what_to_do(client: TestClient, token: str, says: str) -> None:
+    assert says in _status(client, token)[1]["message"]

@@ -91,6 +91,15 @@ class Authenticator:
                 leeway=self.leeway,
                 options={"require": ["exp"], "verify_aud": self.audience is not None},
             )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("Invalid token: it has expired; get a new one.") from None
+        except jwt.DecodeError as exc:
+            if isinstance(exc, jwt.InvalidSignatureError):
+                raise Unauthenticated("Invalid token: the signature does not match.") from None
+            raise Unauthenticated(
+                "Invalid token: not a well-formed JWT (three base64url parts joined by dots); "
+                "check that the whole token was copied."
+            ) from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}.".replace("..", ".")) from None
         tenant = claims.get(self.claim)
