@@ -5,8 +5,9 @@ Two signature schemes arrive on every delivery (see `domain/signing.py`):
 - Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`). It binds
   the timestamp, so it also stops replays. When `webhook-signature` is present it
   decides: its signature must match and its timestamp must be within the tolerance.
-- The seed's `X-PacSpace-Signature`, checked when no `webhook-signature` came (a
-  sender that implements only the seed's contract). It does not cover a timestamp.
+- The seed's `X-PacSpace-Signature`. It covers no timestamp, so on its own it cannot
+  stop a replay: it is accepted alone only with `allow_seed_only=True` (a sender that
+  implements only the seed's contract). webhookd always sends both.
 
 Secrets can be one string or several (during a rotation): any one matching passes.
 """
@@ -39,6 +40,7 @@ def verify(
     *,
     tolerance: timedelta = DEFAULT_TOLERANCE,
     now: datetime | None = None,
+    allow_seed_only: bool = False,
 ) -> dict[str, Any]:
     """The delivery's JSON payload, once a signature on the raw `body` matches a secret.
 
@@ -47,7 +49,9 @@ def verify(
     Raises a `webhookd.errors.WebhookVerificationError` (a `ValueError`):
     `MissingSignature`, `BadSignature`, `TimestampOutOfTolerance` or `InvalidPayload`.
     """
-    check_signature(body, headers, secret, tolerance=tolerance, now=now)
+    check_signature(
+        body, headers, secret, tolerance=tolerance, now=now, allow_seed_only=allow_seed_only
+    )
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -64,6 +68,7 @@ def check_signature(
     *,
     tolerance: timedelta = DEFAULT_TOLERANCE,
     now: datetime | None = None,
+    allow_seed_only: bool = False,
 ) -> str:
     """Check the signature only (not the payload); the name of the scheme that passed."""
     if not isinstance(body, bytes | bytearray | memoryview):
@@ -84,6 +89,14 @@ def check_signature(
         raise MissingSignature(
             f"no {SEED} or webhook-signature header: is this request from webhookd? "
             "If it is, check that a proxy in front of you does not drop these headers"
+        )
+    if not allow_seed_only:
+        # webhookd always sends both. A request with only the seed's header was stripped
+        # of its timestamp binding: it could be a delivery captured and replayed.
+        raise MissingSignature(
+            f"{SEED} came without webhook-signature, so its age cannot be checked (a "
+            "replay?); pass allow_seed_only=True only for a sender that sends no "
+            "webhook-signature"
         )
     if not any(signing.verify(key, raw, seed.strip()) for key in secrets):
         raise BadSignature(_MISMATCH.format(header=SEED))
@@ -107,7 +120,7 @@ def _check_standard(
             "pass every request header to verify, not only the signature"
         )
     delivery_id, stamp = headers["webhook-id"], headers["webhook-timestamp"].strip()
-    if not stamp.isascii() or not stamp.isdigit():
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise BadSignature(f"webhook-timestamp {stamp[:20]!r} is not Unix seconds")
     age = now.timestamp() - int(stamp)
     if abs(age) > tolerance.total_seconds():

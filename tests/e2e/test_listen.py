@@ -93,16 +93,28 @@ def test_unverified_deliveries_are_answered_401_with_the_reason(listen: Listen) 
     assert "verification.completed" in fourth  # the event type read from the body
 
 
-def test_the_seed_header_alone_and_a_rotation_s_two_secrets(listen: Listen) -> None:
+def test_the_seed_header_alone_is_refused_and_a_rotation_s_two_secrets_pass(
+    listen: Listen,
+) -> None:
     new = ids.new_secret()
     served = listen("--secret", new, "--secret", SECRET)
     seed_only = {"X-PacSpace-Signature": signing.sign(SECRET, BODY)}
-    assert httpx.post(served.base, content=BODY, headers=seed_only).status_code == 200
+    assert httpx.post(served.base, content=BODY, headers=seed_only).status_code == 401
     assert httpx.post(served.base, content=BODY, headers=signed(secret=new)).status_code == 200
     first, second = lines(served)
-    assert "✓ verified (X-PacSpace-Signature ✓)" in first
+    assert "✗ X-PacSpace-Signature came without webhook-signature" in first
     assert "latency ?" in first  # no timestamp header came
     assert "✓ verified" in second
+
+
+def test_terminal_escapes_in_a_delivery_never_reach_the_terminal(listen: Listen) -> None:
+    served = listen("--secret", SECRET)
+    body = rb'{"event":"\u001b]0;owned\u0007"}'  # JSON escapes: ESC, BEL
+    httpx.post(served.base, content=body)  # unsigned: the event name comes from the body
+    [line] = lines(served)
+    assert "\x1b" not in line
+    assert "\x07" not in line
+    assert "]0;owned" in line
 
 
 def test_fail_rate_one_answers_500_to_every_delivery(listen: Listen) -> None:

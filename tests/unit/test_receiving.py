@@ -40,16 +40,33 @@ def test_header_names_are_looked_up_in_any_case() -> None:
     upper = {k.upper(): v for k, v in sent().items()}
     assert webhookd.verify(BODY, upper, SECRET, now=NOW)["event"] == "test"
     seed = {"x-pacspace-signature": signing.sign(SECRET, BODY)}
-    assert webhookd.verify(BODY, seed, SECRET)["event"] == "test"
+    assert webhookd.verify(BODY, seed, SECRET, allow_seed_only=True)["event"] == "test"
 
 
-def test_the_seed_header_alone_verifies_with_any_secret_string() -> None:
+def test_the_seed_header_alone_verifies_only_when_allowed() -> None:
     seed_style = "whsec_k7d9f2a1b3c4e5"  # the seed document's, not base64: seed scheme only
     headers = only(sent(), "x-pacspace-signature")
-    assert check_signature(BODY, headers, SECRET) == "X-PacSpace-Signature"
+    assert check_signature(BODY, headers, SECRET, allow_seed_only=True) == "X-PacSpace-Signature"
     assert webhookd.verify(
-        BODY, {"X-PacSpace-Signature": signing.sign(seed_style, BODY)}, seed_style
-    )
+        BODY, {"X-PacSpace-Signature": signing.sign(seed_style, BODY)}, seed_style,
+        allow_seed_only=True,
+    )  # fmt: skip
+
+
+def test_stripping_the_standard_headers_does_not_turn_off_the_replay_check() -> None:
+    """A captured delivery, months old, with its webhook-* headers removed."""
+    months_later = NOW + timedelta(days=300)
+    with pytest.raises(errors.TimestampOutOfTolerance):
+        webhookd.verify(BODY, sent(), SECRET, now=months_later)
+    stripped = only(sent(), "x-pacspace-signature", "content-type")
+    with pytest.raises(errors.MissingSignature, match="replay"):
+        webhookd.verify(BODY, stripped, SECRET, now=months_later)
+
+
+def test_an_absurd_timestamp_is_a_bad_signature_not_a_crash() -> None:
+    for stamp in ("9" * 400, "9" * 5000, "1" * 13):
+        with pytest.raises(errors.BadSignature, match="Unix seconds"):
+            webhookd.verify(BODY, {**sent(), "webhook-timestamp": stamp}, SECRET, now=NOW)
 
 
 def test_the_standard_headers_alone_verify() -> None:
@@ -79,16 +96,16 @@ def test_any_of_several_signatures_or_secrets_passes_during_a_rotation() -> None
     # A receiver that already holds both secrets, in either order, for either sender.
     assert webhookd.verify(BODY, sent(old), [new, old], now=NOW)
     seed_only = only(sent(new), "x-pacspace-signature")
-    assert webhookd.verify(BODY, seed_only, [old, new])
+    assert webhookd.verify(BODY, seed_only, [old, new], allow_seed_only=True)
     with pytest.raises(errors.BadSignature):
-        webhookd.verify(BODY, seed_only, [old])
+        webhookd.verify(BODY, seed_only, [old], allow_seed_only=True)
 
 
 def test_a_tampered_body_is_a_bad_signature_that_says_what_to_check() -> None:
     tampered = BODY.replace(b"test", b"tent", 1)
     for headers in (sent(), only(sent(), "x-pacspace-signature")):
         with pytest.raises(errors.BadSignature) as caught:
-            webhookd.verify(tampered, headers, SECRET, now=NOW)
+            webhookd.verify(tampered, headers, SECRET, now=NOW, allow_seed_only=True)
         assert "raw request body" in str(caught.value)
         assert "check the secret" in str(caught.value)
 
@@ -102,7 +119,7 @@ def test_re_serialized_json_does_not_verify() -> None:
 def test_a_wrong_secret_is_a_bad_signature() -> None:
     for headers in (sent(), only(sent(), "x-pacspace-signature")):
         with pytest.raises(errors.BadSignature):
-            webhookd.verify(BODY, headers, ids.new_secret(), now=NOW)
+            webhookd.verify(BODY, headers, ids.new_secret(), now=NOW, allow_seed_only=True)
 
 
 def test_timestamps_outside_the_tolerance_are_refused_both_ways() -> None:
@@ -135,7 +152,7 @@ def test_malformed_headers_are_bad_signatures() -> None:
     with pytest.raises(errors.BadSignature):
         webhookd.verify(BODY, {**sent(), "webhook-signature": "v1,ü nonsense"}, SECRET, now=NOW)
     with pytest.raises(errors.BadSignature):
-        webhookd.verify(BODY, {"X-PacSpace-Signature": "sha256=ü"}, SECRET)
+        webhookd.verify(BODY, {"X-PacSpace-Signature": "sha256=ü"}, SECRET, allow_seed_only=True)
 
 
 def test_a_signed_body_that_is_not_a_json_object_is_an_invalid_payload() -> None:
