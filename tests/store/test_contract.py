@@ -401,3 +401,30 @@ async def test_queue_stats_count_the_backlog_and_auto_disabled_webhooks(store: S
     stats = await store.queue_stats(T0 + 2000)
     assert (stats.pending, stats.due, stats.oldest_due_ms, stats.auto_disabled) == (1, 0, 0, 1)
     assert (await store.queue_stats(T0 + 61_000)).oldest_due_ms == 1000
+
+
+async def test_concurrent_publishes_with_one_key_make_one_event(store: Store) -> None:
+    """A client retrying in parallel: every call answers, with the same event."""
+    await store.create_webhook(webhook())
+    for n in range(5):
+        tries = [event() for _ in range(5)]
+        results = await asyncio.gather(*(store.publish(e, f"key-{n}", DAY) for e in tries))
+        assert len({r.event_id for r in results}) == 1
+        assert sum(r.created for r in results) == 1
+    assert len(await claim(store, T0, 100)) == 5
+
+
+async def test_a_rotation_without_grace_is_never_undone_by_a_concurrent_one(
+    store: Store,
+) -> None:
+    """Whatever order two rotations commit in, the first secret never signs again."""
+    for _ in range(10):
+        hook = webhook()
+        await store.create_webhook(hook)
+        revoke = store.rotate_secret("a", hook.id, "sealed-revoke", 0, T0)
+        rotate = store.rotate_secret("a", hook.id, "sealed-rotate", DAY, T0)
+        await asyncio.gather(revoke, rotate)
+        got = await store.get_webhook("a", hook.id)
+        assert got is not None
+        assert hook.secret not in [old.sealed for old in got.old_secrets]
+        assert got.secret in ("sealed-revoke", "sealed-rotate")

@@ -139,6 +139,7 @@ def rotate_secret(
     still inside an earlier rotation's grace period, stops signing at once. Otherwise the
     newest MAX_OLD_SECRETS rotated-out secrets in their grace period keep signing.
     """
+    yield _one("lock_webhook", tenant=tenant_id, id=webhook_id)  # concurrent rotations queue
     current = yield from get_webhook(tenant_id, webhook_id)
     if current is None:
         return None
@@ -176,6 +177,7 @@ def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
 # events and the queue ---------------------------------------------------------------
 def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]:
     if key is not None:
+        yield _one("lock_idempotency_key", tenant=event.tenant_id, key=key)
         earlier = yield _one("find_idempotent", tenant=event.tenant_id, key=key)
         if earlier is not None:
             if earlier["created_at"] > event.created_at - window_ms:

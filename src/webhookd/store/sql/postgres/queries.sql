@@ -212,3 +212,12 @@ SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
 
 -- name: auto_disabled_webhooks
 SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason IS NOT NULL;
+
+-- name: lock_webhook
+-- A read-modify-write of one webhook (rotate) holds its row until commit.
+SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR UPDATE;
+
+-- name: lock_idempotency_key
+-- Publishes with the same key wait for each other, so the second finds the first's event
+-- instead of colliding with it on the unique index.
+SELECT pg_advisory_xact_lock(hashtext(:tenant::text || chr(31) || :key::text));

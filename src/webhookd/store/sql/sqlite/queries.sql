@@ -199,3 +199,10 @@ SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
 
 -- name: auto_disabled_webhooks
 SELECT count(*) AS disabled FROM webhooks WHERE active = 0 AND disabled_reason IS NOT NULL;
+
+-- name: lock_webhook
+-- Write transactions are BEGIN IMMEDIATE: the whole database is already held.
+SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id;
+
+-- name: lock_idempotency_key
+SELECT 1;
