@@ -134,3 +134,26 @@ def test_unknown_query_parameters_are_400(client: TestClient) -> None:
         f"/dashboard/webhooks/{hook['id']}/deliveries", params={"limit": 5}, headers=auth()
     )
     assert ok.status_code == 200
+
+
+def test_nul_characters_are_refused_everywhere_text_is_stored(client: TestClient) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it up front, the same on both engines."""
+    hook = create_webhook(client)
+    answers = [
+        client.post(
+            "/dashboard/webhooks", json={"url": "https://e.com/", "description": "a\x00b"},
+            headers=auth(),
+        ),
+        client.patch(
+            f"/dashboard/webhooks/{hook['id']}", json={"description": "\x00"}, headers=auth()
+        ),
+        client.post("/events", json={"tenantId": "de\x00mo", "event": "verification.completed"},
+                    headers={"X-Api-Key": INGEST_KEY}),
+        client.post("/events", json={"tenantId": "t", "event": "verification.completed",
+                                     "idempotencyKey": "a\x00"}, headers={"X-Api-Key": INGEST_KEY}),
+    ]  # fmt: skip
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert "NUL" in answer.json()["message"]
+    refused = client.get("/dashboard/webhooks", headers=auth("a\x00b"))
+    assert refused.status_code == 401

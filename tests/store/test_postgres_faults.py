@@ -4,8 +4,9 @@ import asyncpg
 import pytest
 
 from tests import postgres
-from webhookd.errors import Unavailable
+from webhookd.errors import Invalid, Unavailable
 from webhookd.store import postgres as pg
+from webhookd.store.base import DeliveryFilter
 from webhookd.store.postgres import PostgresStore
 
 pg_schema = postgres.pg_schema
@@ -34,3 +35,14 @@ async def test_an_unreachable_database_is_unavailable(pg_schema: str) -> None:
     store = PostgresStore("postgresql://postgres@127.0.0.1:1/none", schema=pg_schema, timeout=1)
     with pytest.raises(Unavailable, match="is it running"):
         await store.open()
+
+
+async def test_a_nul_that_slipped_past_validation_is_invalid_not_a_crash(pg_schema: str) -> None:
+    store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
+    await store.open()
+    try:
+        where = DeliveryFilter(status=None, event_type="a\x00b", before=None, limit=10)
+        with pytest.raises(Invalid, match="NUL"):
+            await store.list_deliveries("t", "wh_x", where, 0)
+    finally:
+        await store.close()

@@ -113,11 +113,12 @@ class Authenticator:
 
 
 def _encodable(text: str) -> bool:
+    """Text every store can keep: UTF-8 without NUL (PostgreSQL text cannot hold one)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return True
+    return "\x00" not in text
 
 
 class RequireTenant:

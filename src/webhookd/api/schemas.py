@@ -10,6 +10,8 @@ def _encodable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
     return value
 
 

@@ -18,7 +18,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from webhookd.domain import clock
-from webhookd.errors import Unavailable
+from webhookd.errors import Invalid, Unavailable
 from webhookd.store import migrations, queries
 from webhookd.store.engine import ProgramStore
 from webhookd.store.programs import Op, Program
@@ -154,6 +154,12 @@ class PostgresStore(ProgramStore):
                 raise
         except DOWN as exc:
             raise Unavailable(f"The database is unavailable ({exc}); try again shortly.") from exc
+        except (
+            asyncpg.exceptions.CharacterNotInRepertoireError,
+            asyncpg.exceptions.UntranslatableCharacterError,
+        ):
+            # Input validation stops NUL before here; this is the net for anything it missed.
+            raise Invalid("Text must not contain NUL characters (\\u0000).") from None
         # Committed: whatever happens to the connection now must not turn into an error,
         # or the caller would report a failure for work that is durably done.
         await _release(pool, conn)
