@@ -1,9 +1,15 @@
 """PostgreSQL connection faults: what a dropped connection may and may not turn into."""
 
+import asyncio
+import secrets
+import time
+
 import asyncpg
 import pytest
 
 from tests import postgres
+from webhookd.domain import ids
+from webhookd.domain.models import Event, Webhook
 from webhookd.errors import Invalid, Unavailable
 from webhookd.store import postgres as pg
 from webhookd.store.base import DeliveryFilter
@@ -46,3 +52,27 @@ async def test_a_nul_that_slipped_past_validation_is_invalid_not_a_crash(pg_sche
             await store.list_deliveries("t", "wh_x", where, 0)
     finally:
         await store.close()
+
+
+async def test_the_longest_schema_name_still_publishes_and_wakes_workers() -> None:
+    """WEBHOOKD_DATABASE_SCHEMA may be 63 characters; the NOTIFY channel must still fit."""
+    postgres.require()
+    schema = f"t{secrets.token_hex(31)}"
+    assert len(schema) == 63
+    store = PostgresStore(postgres.URL, schema=schema, pool_size=2)
+    await store.open()
+    try:
+        hook = Webhook(
+            id=ids.new_id(ids.WEBHOOK, 0), tenant_id="a", url="https://example.com/hook",
+            events=("*",), description="", secret=ids.new_secret(), active=True, created_at=0,
+        )  # fmt: skip
+        await store.create_webhook(hook)
+        waiter = asyncio.create_task(store.wait_for_work(5.0))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await store.publish(Event(ids.new_id(ids.EVENT, 0), "a", "x", b"{}", 0), None, 1)
+        await asyncio.wait_for(waiter, 2.0)
+        assert time.monotonic() - started < 1.0
+    finally:
+        await store.close()
+        postgres.admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -10,6 +10,7 @@ one exactly once. Any connection trouble becomes `Unavailable` (HTTP 503).
 """
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -60,7 +61,7 @@ async def _release(pool: asyncpg.Pool, conn: PoolConnectionProxy) -> None:
     """Return a connection; a broken one is terminated by the pool, which opens a new one."""
     try:
         await pool.release(conn)
-    except DOWN as exc:
+    except Exception as exc:
         log.info("dropped a broken database connection (%s)", exc)
 
 
@@ -85,7 +86,8 @@ class PostgresStore(ProgramStore):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._work = asyncio.Event()
-        self.channel = f"webhookd_work.{schema}"
+        # One channel per schema, within PostgreSQL's 63-byte identifier limit.
+        self.channel = "webhookd_work_" + hashlib.sha256(schema.encode()).hexdigest()[:16]
 
     @property
     def _settings(self) -> dict[str, str]:
@@ -184,12 +186,15 @@ class PostgresStore(ProgramStore):
         """Keep one LISTEN connection; if it cannot be had now, polling covers for it."""
         if self._listener is not None and not self._listener.is_closed():
             return
+        listener: asyncpg.Connection | None = None
         try:
             listener = await asyncpg.connect(
                 self._dsn, timeout=self._timeout, server_settings=self._settings
             )
             await listener.add_listener(self.channel, self._notified)
         except DOWN as exc:
+            if listener is not None:
+                listener.terminate()  # connected but could not LISTEN: don't leak it
             log.warning("cannot LISTEN for new work (%s); polling instead", exc)
             return
         self._listener = listener
