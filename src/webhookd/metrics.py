@@ -7,16 +7,23 @@ database when /metrics is scraped, so any API node reports the whole queue, howe
 many workers feed it.
 """
 
+import math
+
+import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from webhookd.store.base import QueueStats
 
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """`queue=False` for a worker process: it cannot read the queue at scrape time, and
+    gauges stuck at 0 would look like an empty queue."""
+
+    def __init__(self, *, queue: bool = True) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.deliveries = Counter(
@@ -35,22 +42,28 @@ class Metrics:
             "webhookd_http_requests", "API requests by route template, method and status.",
             ["route", "method", "status"], registry=r,
         )  # fmt: skip
-        self.pending = Gauge(
-            "webhookd_queue_pending", "Deliveries waiting: due now or scheduled for a retry.",
-            registry=r,
-        )  # fmt: skip
-        self.due = Gauge(
-            "webhookd_queue_due", "Deliveries due now and not in flight (the backlog).", registry=r
-        )
-        self.oldest_due = Gauge(
-            "webhookd_queue_oldest_due_seconds",
-            "How long the oldest due delivery has waited; 0 when nothing is due.", registry=r,
-        )  # fmt: skip
-        self.auto_disabled = Gauge(
-            "webhookd_webhooks_auto_disabled",
-            "Webhooks webhookd disabled (failing too long, or the receiver answered 410).",
-            registry=r,
-        )  # fmt: skip
+        self.queue: dict[str, Gauge] = {}
+        if queue:
+            self.queue = {
+                "pending": Gauge(
+                    "webhookd_queue_pending",
+                    "Deliveries waiting: due now or scheduled for a retry.", registry=r,
+                ),
+                "due": Gauge(
+                    "webhookd_queue_due",
+                    "Deliveries due now and not in flight (the backlog).", registry=r,
+                ),
+                "oldest_due": Gauge(
+                    "webhookd_queue_oldest_due_seconds",
+                    "How long the oldest due delivery has waited; 0 when nothing is due.",
+                    registry=r,
+                ),
+                "auto_disabled": Gauge(
+                    "webhookd_webhooks_auto_disabled",
+                    "Webhooks webhookd disabled (failing too long, or the receiver "
+                    "answered 410).", registry=r,
+                ),
+            }  # fmt: skip
 
     def attempt(self, outcome: str, duration_ms: int) -> None:
         """One attempt ended: `outcome` is delivered, retry or failed."""
@@ -63,10 +76,17 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
 
     def render(self, queue: QueueStats | None = None) -> bytes:
-        """The text exposition; queue gauges are refreshed first when given."""
-        if queue is not None:
-            self.pending.set(queue.pending)
-            self.due.set(queue.due)
-            self.oldest_due.set(queue.oldest_due_ms / 1000)
-            self.auto_disabled.set(queue.auto_disabled)
+        """The text exposition. Queue gauges show `queue`, or NaN when it could not be
+        read (the database is down): a stale value would look healthy."""
+        if self.queue:
+            values = {"pending": math.nan, "due": math.nan, "oldest_due": math.nan,
+                      "auto_disabled": math.nan}  # fmt: skip
+            if queue is not None:
+                values = {
+                    "pending": queue.pending, "due": queue.due,
+                    "oldest_due": queue.oldest_due_ms / 1000,
+                    "auto_disabled": queue.auto_disabled,
+                }  # fmt: skip
+            for name, value in values.items():
+                self.queue[name].set(value)
         return generate_latest(self.registry)

@@ -61,3 +61,5 @@ def test_api_and_worker_log_json_and_the_worker_exports_metrics(
         if sample.name == "webhookd_deliveries_total"
     }
     assert delivered == {"delivered": 1}
+    assert "webhookd_queue_" not in text  # a worker cannot read the queue: no stale zeros
+    assert "_created" not in text

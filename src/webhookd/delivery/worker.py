@@ -69,7 +69,7 @@ class Worker:
         self.sealer = sealer
         self.now = now
         self.jitter = jitter
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or Metrics(queue=False)
         self._inflight: dict[asyncio.Task[None], Job] = {}
         self._stopping = asyncio.Event()
 

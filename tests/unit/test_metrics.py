@@ -1,0 +1,35 @@
+"""The metrics registry: what a scrape shows when the queue can and cannot be read."""
+
+import math
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from webhookd.metrics import Metrics
+from webhookd.store.base import QueueStats
+
+
+def values(text: bytes) -> dict[str, float]:
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text.decode())
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def test_queue_gauges_show_the_queue_then_nan_when_the_database_is_away() -> None:
+    metrics = Metrics()
+    shown = values(
+        metrics.render(QueueStats(pending=7, due=3, oldest_due_ms=2500, auto_disabled=1))
+    )
+    assert shown["webhookd_queue_pending"] == 7
+    assert shown["webhookd_queue_oldest_due_seconds"] == 2.5
+    away = values(metrics.render(None))
+    assert math.isnan(away["webhookd_queue_pending"])  # not a stale, healthy-looking 7
+    assert math.isnan(away["webhookd_webhooks_auto_disabled"])
+
+
+def test_a_workers_registry_has_no_queue_gauges() -> None:
+    text = Metrics(queue=False).render(None).decode()
+    assert "webhookd_queue_" not in text
+    assert "# HELP webhookd_deliveries" in text
