@@ -19,7 +19,7 @@ OPEN = network.Policy(allow_private=True)
         "255.255.255.255", "::", "::1", "fc00::1", "fd12:3456::1", "fec0::1", "ff02::1",
         "2001:db8::1", "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "100::1",
         "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:c0a8:101::1",
-        "::7f00:1", "64:ff9b:1::1", "::ffff:0:7f00:1", "::ffff:0:a00:1",
+        "::7f00:1", "64:ff9b:1::1", "::ffff:0:7f00:1", "::ffff:0:a00:1", "::ffff:0:0:7f00:1",
     ],
 )  # fmt: skip
 def test_blocked_by_default_and_opened_by_allow_private(address: str) -> None:
@@ -41,8 +41,12 @@ def test_always_blocked(address: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450::1"]
-)
+    "address",
+    [
+        "8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "2a00:1450::1",
+        "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",  # wrappers of public IPv4
+    ],
+)  # fmt: skip
 def test_public_addresses_pass(address: str) -> None:
     assert network.blocked(ipaddress.ip_address(address), CLOSED) is None
 
@@ -68,3 +72,9 @@ def test_literal_spellings(host: str, address: str) -> None:
 @pytest.mark.parametrize("host", ["example.com", "1e100.net", "deadbeef.example", ""])
 def test_names_are_not_literals(host: str) -> None:
     assert network.literal_address(host) is None
+
+
+def test_refusals_read_as_english() -> None:
+    why = network.blocked(ipaddress.ip_address("0.0.0.0"), CLOSED)
+    assert why is not None
+    assert "in an unspecified range" in why

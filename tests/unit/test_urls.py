@@ -10,7 +10,7 @@ from webhookd.domain import urls
     [
         "https://your-app.com/webhooks/pacspace",
         "http://127.0.0.1:9000/hook?x=1",
-        "https://user:pw@example.com:8443/a%20b",
+        "https://example.com:8443/a%20b@c",
         "https://[2001:db8::1]/x",
         "https://xn--bcher-kva.example/",
         "https://e.com/" + "a" * (2048 - 14),
@@ -40,6 +40,8 @@ def test_accepted(url: str) -> None:
         ("https://e.com/" + "a" * 2035, "2048"),
         ("http://evil.example\\@good.example/", "not a valid URL"),  # parsers disagree on host
         ("http://[v1.fe]/", "IPv6 address in"),
+        ("https://user:pw@example.com/", "credentials"),
+        ("https://user@example.com/", "credentials"),
         ("http://[127.0.0.1]/", "IPv6 address|not a valid URL"),
     ],
 )
@@ -49,7 +51,14 @@ def test_rejected_with_a_reason(url: str, why: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://a..b/hook", "http://.../", "https://-bad.example/", "https://x_y.example/"]
+    "url",
+    [
+        "http://a..b/hook",
+        "http://.../",
+        "https://-bad.example/",
+        "https://x_y.example/",
+        "http://a.example.com../x",
+    ],
 )
 def test_hosts_that_cannot_be_resolved_are_rejected(url: str) -> None:
     with pytest.raises(ValueError, match="not a valid host name"):

@@ -50,6 +50,7 @@ BLOCKED: dict[str, tuple[Network, ...]] = {
         "2001:10::/28",
         "2001:20::/28",
         "64:ff9b:1::/48",
+        "::/8",  # IETF-reserved; its wrappers of IPv4 are judged by the address inside
     ),
     "documentation": _nets(
         "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20"
@@ -107,20 +108,24 @@ def blocked(address: Address, policy: Policy) -> str | None:
             continue
         always = _category(candidate, ALWAYS_BLOCKED)
         if always is not None:
-            return f"{address} is in a {always} range, which is never allowed"
+            return f"{address} is in {_a(always)} range, which is never allowed"
     opened = policy.allow_private or any(
         address.version == net.version and address in net for net in policy.allowed
     )
-    for candidate in (address, inner):
-        if candidate is None or opened:
-            continue
-        category = _category(candidate, BLOCKED)
-        if category is not None:
-            return (
-                f"{address} is in a {category} range; allow it with "
-                "WEBHOOKD_ALLOWED_CIDRS if it is yours"
-            )
+    # An address that wraps an IPv4 address is judged by that address: the wrapper's own
+    # range (::/8, 2002::/16, 64:ff9b::/96) says nothing about where packets go.
+    candidate = address if inner is None else inner
+    category = None if opened else _category(candidate, BLOCKED)
+    if category is not None:
+        return (
+            f"{address} is in {_a(category)} range; allow it with "
+            "WEBHOOKD_ALLOWED_CIDRS if it is yours"
+        )
     return None
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
 def literal_address(host: str) -> Address | None:

@@ -28,6 +28,11 @@ def check(url: str) -> None:
         raise ValueError("url must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("url must name a host, as in https://your-app.com/webhooks")
+    if "@" in parts.netloc:
+        raise ValueError(
+            "url must not contain credentials (user:password@): they would be stored and "
+            "shown in plain text; authenticate deliveries by their signature instead"
+        )
     if "[" in parts.netloc and not _is_ipv6(parts.hostname):
         raise ValueError("url may put only an IPv6 address in [brackets]")
     _check_host(parts.hostname)
@@ -46,7 +51,7 @@ def _check_host(host: str) -> None:
         return
     except ValueError:
         pass
-    labels = host.rstrip(".").split(".")
+    labels = (host[:-1] if host.endswith(".") else host).split(".")  # one root dot at most
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"url host {host[:100]!r} is not a valid host name")
 
