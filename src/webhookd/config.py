@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     disable_after: float = Field(retry.DEFAULT_DISABLE_AFTER_S, gt=0)
     retention_days: float = Field(30, ge=1, le=3650)
 
+    max_webhooks_per_tenant: int = Field(100, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
     metrics_port: int | None = Field(None, ge=1, le=65535)  # `webhookd worker` only

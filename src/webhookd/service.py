@@ -75,6 +75,7 @@ class Service:
         *,
         sealer: Sealer,
         policy: network.Policy | None = None,
+        max_webhooks: int | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -82,6 +83,7 @@ class Service:
         self.now = now
         self.sealer = sealer
         self.policy = policy or network.Policy()
+        self.max_webhooks = max_webhooks  # per tenant; None = no limit
 
     # validation ---------------------------------------------------------------------
     def _url(self, url: str) -> str:
@@ -131,7 +133,7 @@ class Service:
         )
         details = {"url": webhook.url, "events": list(webhook.events)}
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
-        await self.store.create_webhook(webhook, audit)
+        await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
 
     async def rotate_secret(

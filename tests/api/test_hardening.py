@@ -157,3 +157,13 @@ def test_nul_characters_are_refused_everywhere_text_is_stored(client: TestClient
         assert "NUL" in answer.json()["message"]
     refused = client.get("/dashboard/webhooks", headers=auth("a\x00b"))
     assert refused.status_code == 401
+
+
+def test_webhooks_per_tenant_are_limited(app_factory: Any) -> None:
+    client = app_factory(max_webhooks_per_tenant=2)
+    create_webhook(client)
+    create_webhook(client)
+    third = client.post("/dashboard/webhooks", json={"url": "https://e.com/"}, headers=auth())
+    assert third.status_code == 409
+    assert "WEBHOOKD_MAX_WEBHOOKS_PER_TENANT" in third.json()["message"]
+    assert create_webhook(client, "tenant-b")["id"].startswith("wh_")

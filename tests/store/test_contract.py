@@ -14,6 +14,7 @@ from webhookd.domain.models import (
     Settlement,
     Webhook,
 )
+from webhookd.errors import Conflict
 from webhookd.store.base import ClaimRequest, DeliveryFilter, Store, WebhookChanges
 
 T0 = 1_750_000_000_000
@@ -428,3 +429,12 @@ async def test_a_rotation_without_grace_is_never_undone_by_a_concurrent_one(
         assert got is not None
         assert hook.secret not in [old.sealed for old in got.old_secrets]
         assert got.secret in ("sealed-revoke", "sealed-rotate")
+
+
+async def test_a_tenant_cannot_create_more_webhooks_than_its_limit(store: Store) -> None:
+    attempts = [store.create_webhook(webhook("a"), limit=3) for _ in range(5)]
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(refused) == 2  # even when the creates race each other
+    assert len(await store.list_webhooks("a")) == 3
+    await store.create_webhook(webhook("b"), limit=3)  # the limit is per tenant

@@ -35,6 +35,7 @@ def create_app(
             app.state.service = Service(
                 db, sender, settings.catalog, now,
                 sealer=settings.sealer, policy=settings.network_policy,
+                max_webhooks=settings.max_webhooks_per_tenant,
             )  # fmt: skip
             task = asyncio.create_task(worker.run()) if run_worker else None
             try:

@@ -28,20 +28,24 @@ def check(url: str) -> None:
         raise ValueError("url must be an absolute http:// or https:// URL")
     if not parts.hostname:
         raise ValueError("url must name a host, as in https://your-app.com/webhooks")
-    if "@" in parts.netloc:
-        raise ValueError(
-            "url must not contain credentials (user:password@): they would be stored and "
-            "shown in plain text; authenticate deliveries by their signature instead"
-        )
-    if "[" in parts.netloc and not _is_ipv6(parts.hostname):
-        raise ValueError("url may put only an IPv6 address in [brackets]")
-    _check_host(parts.hostname)
-    if sent.raw_host is None or _normal(sent.raw_host) != _normal(parts.hostname):
-        raise ValueError("url is ambiguous: its host reads differently to different parsers")
+    _check_authority(parts.netloc, parts.hostname, sent.raw_host)
     if port == 0:
         raise ValueError("url must not use port 0")
     if parts.fragment:
         raise ValueError("url must not contain a #fragment (it is never sent to the server)")
+
+
+def _check_authority(netloc: str, host: str, host_as_sent: str | None) -> None:
+    if "@" in netloc:
+        raise ValueError(
+            "url must not contain credentials (user:password@): they would be stored and "
+            "shown in plain text; authenticate deliveries by their signature instead"
+        )
+    if "[" in netloc and not _is_ipv6(host):
+        raise ValueError("url may put only an IPv6 address in [brackets]")
+    _check_host(host)
+    if host_as_sent is None or _normal(host_as_sent) != _normal(host):
+        raise ValueError("url is ambiguous: its host reads differently to different parsers")
 
 
 def _check_host(host: str) -> None:

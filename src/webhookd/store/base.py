@@ -90,7 +90,9 @@ class Store(Protocol):
         """Return when the database answers; raise Unavailable otherwise."""
 
     # webhooks
-    async def create_webhook(self, webhook: Webhook, audit: AuditEntry | None = None) -> None:
+    async def create_webhook(
+        self, webhook: Webhook, audit: AuditEntry | None = None, *, limit: int | None = None
+    ) -> None:
         """Every change takes an optional audit entry, written in the same transaction
         (and only when the change found what it acted on)."""
 

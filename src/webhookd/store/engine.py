@@ -52,8 +52,11 @@ class ProgramStore(ABC):
     async def wait_for_work(self, timeout: float) -> None: ...
 
     # webhooks
-    async def create_webhook(self, webhook: Webhook, audit: AuditEntry | None = None) -> None:
-        await self.run(programs.audited(programs.create_webhook(webhook), audit), write=True)
+    async def create_webhook(
+        self, webhook: Webhook, audit: AuditEntry | None = None, *, limit: int | None = None
+    ) -> None:
+        program = programs.create_webhook(webhook, limit)
+        await self.run(programs.audited(program, audit), write=True)
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
         return await self.run(programs.list_webhooks(tenant_id), write=False)

@@ -95,7 +95,16 @@ def list_audit(tenant_id: str, before: str | None, limit: int) -> Program[list[A
 
 
 # webhooks ---------------------------------------------------------------------------
-def create_webhook(w: Webhook) -> Program[bool]:
+def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
+    """Insert `w`, unless its tenant already has `limit` webhooks (Conflict)."""
+    if limit is not None:
+        yield _one("lock_key", tenant=w.tenant_id, key="webhooks")  # creates queue per tenant
+        found = yield _one("count_webhooks", tenant=w.tenant_id)
+        if found["n"] >= limit:
+            raise Conflict(
+                f"This tenant already has {found['n']} webhooks, the most allowed "
+                "(WEBHOOKD_MAX_WEBHOOKS_PER_TENANT); delete one it no longer needs first."
+            )
     yield _run(
         "insert_webhook", id=w.id, tenant=w.tenant_id, url=w.url,
         events=rows.dump_events(w.events), description=w.description, secret=w.secret,
@@ -177,7 +186,7 @@ def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
 # events and the queue ---------------------------------------------------------------
 def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]:
     if key is not None:
-        yield _one("lock_idempotency_key", tenant=event.tenant_id, key=key)
+        yield _one("lock_key", tenant=event.tenant_id, key=f"idempotency:{key}")
         earlier = yield _one("find_idempotent", tenant=event.tenant_id, key=key)
         if earlier is not None:
             if earlier["created_at"] > event.created_at - window_ms:

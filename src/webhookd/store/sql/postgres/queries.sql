@@ -217,7 +217,11 @@ SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason I
 -- A read-modify-write of one webhook (rotate) holds its row until commit.
 SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR UPDATE;
 
--- name: lock_idempotency_key
--- Publishes with the same key wait for each other, so the second finds the first's event
--- instead of colliding with it on the unique index.
+-- name: lock_key
+-- Transactions about one (tenant, key) wait for each other: publishes with one
+-- idempotency key (the second finds the first's event instead of colliding with it on
+-- the unique index), creates counted against the tenant's webhook limit.
 SELECT pg_advisory_xact_lock(hashtext(:tenant::text || chr(31) || :key::text));
+
+-- name: count_webhooks
+SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
