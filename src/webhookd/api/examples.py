@@ -4,6 +4,7 @@
 route (same keys, same types), so an example cannot drift from what webhookd says.
 """
 
+from http import HTTPStatus
 from typing import Any
 
 WH = "wh_abc123"
@@ -181,14 +182,61 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/readyz"): (200, _ok(200, {"status": "ready"})),
 }
 
-ERRORS: dict[int, str] = {
-    400: "url must be an absolute http:// or https:// URL",
-    401: "Missing or malformed Authorization header: send 'Authorization: Bearer <JWT>'.",
-    404: "Webhook wh_abc123 not found.",
-    409: "Webhook wh_abc123 is disabled; enable it (POST …/toggle) before sending again.",
-    429: "Too many requests for this tenant; retry in 2 s.",
-    503: "The database is unavailable (connection refused); try again shortly.",
+DOWN = "The database is unavailable (connection refused); try again shortly."
+UNKNOWN_QUERY = "Unknown query parameter 'limt'."
+DASHBOARD_401 = "Missing or malformed Authorization header: send 'Authorization: Bearer <JWT>'."
+DASHBOARD_429 = "Too many requests for this tenant; retry in 2 s."
+_BODY_400 = {
+    ("post", "/dashboard/webhooks"): "url must be an absolute http:// or https:// URL",
+    (
+        "patch",
+        "/dashboard/webhooks/{webhook_id}",
+    ): "url must be an absolute http:// or https:// URL",
+    ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): (
+        "graceSeconds: Input should be less than or equal to 604800."
+    ),
+    ("post", "/dashboard/webhooks/{webhook_id}/recover"): (
+        "since must be an ISO 8601 time such as 2025-06-01T12:00:00.000Z"
+    ),
+    ("post", "/events"): (
+        "Unknown event type 'verification.done'. GET /dashboard/event-types lists the valid ones."
+    ),
 }
+_CONFLICT = {
+    ("post", "/dashboard/webhooks"): "This tenant already has 100 webhooks, the most allowed "
+    "(WEBHOOKD_MAX_WEBHOOKS_PER_TENANT); delete one it no longer needs first.",
+    ("post", "/dashboard/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): (
+        "Delivery dlv_01jxd2k3m4n5p6q7r8s9t0v1w2 is being sent right now; try again later."
+    ),
+    ("post", "/dashboard/webhooks/{webhook_id}/recover"): (
+        "Webhook wh_abc123 is disabled; enable it (POST …/toggle) before sending again."
+    ),
+    ("post", "/events"): "This idempotency key was used in the last 24 h for a different "
+    "event or data; send a new key for a new event.",
+}
+
+
+def errors_for(method: str, path: str) -> dict[int, str]:
+    """The error answers one route can give, each with a message it really says."""
+    if path in ("/healthz", "/metrics"):
+        return {400: UNKNOWN_QUERY}
+    if path == "/readyz":
+        return {400: UNKNOWN_QUERY, 503: DOWN}
+    found: dict[int, str] = {400: _BODY_400.get((method, path), UNKNOWN_QUERY)}
+    if path == "/events":
+        found[401] = "Missing or wrong X-Api-Key header: send the ingest key."
+        found[429] = "Too many events for this ingest key; retry in 1 s."
+    else:
+        found[401] = DASHBOARD_401
+        found[429] = DASHBOARD_429
+    if "{delivery_id}" in path:
+        found[404] = "Delivery not found."
+    elif "{webhook_id}" in path:
+        found[404] = "Webhook not found."
+    if (method, path) in _CONFLICT:
+        found[409] = _CONFLICT[(method, path)]
+    found[503] = DOWN
+    return dict(sorted(found.items()))
 
 
 def install(schema: dict[str, Any]) -> dict[str, Any]:
@@ -206,11 +254,15 @@ def install(schema: dict[str, Any]) -> dict[str, Any]:
                 answer = answers.setdefault(str(status), {"description": "Success"})
                 answer.setdefault("content", {}).setdefault("application/json", {})
                 answer["content"]["application/json"]["example"] = example
-            for code, answer in answers.items():
-                if code.isdigit() and int(code) in ERRORS:
-                    content = answer.setdefault("content", {}).setdefault("application/json", {})
-                    content["example"] = {
-                        "statusCode": int(code), "message": ERRORS[int(code)],
-                        "error": answer.get("description", ""),
-                    }  # fmt: skip
+            for code, message in errors_for(method, path).items():
+                answers[str(code)] = {
+                    "description": HTTPStatus(code).phrase,
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"},
+                        "example": {
+                            "statusCode": code, "message": message,
+                            "error": HTTPStatus(code).phrase,
+                        },
+                    }},
+                }  # fmt: skip
     return schema

@@ -121,20 +121,16 @@ ERROR_SCHEMA: dict[str, Any] = {
         "error": {"type": "string", "description": "The HTTP reason phrase."},
     },
 }
-ERROR_CODES = (400, 401, 404, 409, 429, 503)
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every operation answers errors in the envelope; FastAPI's default 422 never happens."""
+    """Errors are answered in the envelope (components/schemas/Error); FastAPI's default
+    422 never happens. Which codes each route documents is examples.errors_for's."""
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            answers = operation.setdefault("responses", {})
-            answers.pop("422", None)
-            for code in ERROR_CODES:
-                answers.setdefault(str(code), {
-                    "description": HTTPStatus(code).phrase,
-                    "content": {"application/json": {"schema": ERROR_SCHEMA}},
-                })  # fmt: skip
-    schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
-    schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            operation.setdefault("responses", {}).pop("422", None)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = ERROR_SCHEMA
     return schema
