@@ -102,6 +102,13 @@ SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, 
  WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
    AND d.lease_token = :token;
 
+-- name: lease_holders
+-- Who holds each lease of a settle batch; locked until the batch commits.
+SELECT id, lease_token FROM deliveries
+ WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+ ORDER BY id
+   FOR UPDATE;
+
 -- name: settle
 -- Applies only while the caller still holds the lease.
 UPDATE deliveries

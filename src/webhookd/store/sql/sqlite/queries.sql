@@ -97,6 +97,11 @@ SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, 
   JOIN events e ON e.id = d.event_id
  WHERE d.id IN (SELECT value FROM json_each(:ids)) AND d.lease_token = :token;
 
+-- name: lease_holders
+-- Who holds each lease of a settle batch; locked until the batch commits.
+SELECT id, lease_token FROM deliveries
+ WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: settle
 -- Applies only while the caller still holds the lease.
 UPDATE deliveries
