@@ -65,6 +65,12 @@ async def _drive(conn: Conn, program: Program[T]) -> T:
         return result
 
 
+async def _keep(conn: asyncpg.Connection) -> None:
+    """Released connections are not reset: every program ends its own transaction and
+    none changes session state (LISTEN has its own connection), so the reset query
+    asyncpg would send on every release is a round trip for nothing."""
+
+
 class PostgresStore(ProgramStore):
     def __init__(
         self, dsn: str, *, pool_size: int = 10, schema: str = "public", timeout: float = 5.0
@@ -86,7 +92,7 @@ class PostgresStore(ProgramStore):
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
-                command_timeout=60, server_settings=self._settings,
+                command_timeout=60, server_settings=self._settings, reset=_keep,
             )  # fmt: skip
             await self._migrate()
         except DOWN as exc:
