@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class Proc:
+    started: "list[Proc]" = []  # every process of the run, stopped at its end whatever happens
+
     def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
+        Proc.started.append(self)
         self.name = name
         self.log = logs / f"{name}.log"
         env = {**env, "PYTHONPATH": str(REPO)}  # `python -m bench.…` from any directory
@@ -30,6 +33,24 @@ class Proc:
             self.process = subprocess.Popen(
                 args, env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=logs
             )
+
+        self.profiler: subprocess.Popen[bytes] | None = None
+
+    def profile(self) -> None:
+        """With BENCH_PROFILE=DIR, sample this process with py-spy until it exits
+        (BENCH_PROFILE_FORMAT: raw collapsed stacks by default, or flamegraph for an SVG)."""
+        where = os.environ.get("BENCH_PROFILE")
+        if not where:
+            return
+        kind = os.environ.get("BENCH_PROFILE_FORMAT", "raw")
+        out = Path(where) / f"{self.name}.{'svg' if kind == 'flamegraph' else 'txt'}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        self.profiler = subprocess.Popen(
+            [str(spy), "record", "--pid", str(self.pid), "--nonblocking", "--format", kind,
+             "--rate", "200", "-o", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
 
     @property
     def pid(self) -> int:
@@ -44,6 +65,8 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.profiler is not None:
+            self.profiler.wait(30)  # it writes its file when the process is gone
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
