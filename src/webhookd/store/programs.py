@@ -225,15 +225,16 @@ def _webhook_clocks(attempted: Sequence[Settlement], disable_after_ms: int) -> P
     for s in attempted:
         assert s.attempt is not None
         per_webhook.setdefault(s.job.webhook_id, []).append(s.attempt)
-    order = sorted(per_webhook)
-    touches = [{"at": max(a.attempted_at for a in per_webhook[w]), "id": w} for w in order]
-    yield Op("touch_webhook", touches, "many")
-    healthy = [{"id": w} for w in order if all(a.result.ok for a in per_webhook[w])]
-    if healthy:
-        yield Op("webhook_succeeded", healthy, "many")
+    order = sorted(per_webhook)  # one order for every batch: row locks never deadlock
+    healthy = {w for w in order if all(a.result.ok for a in per_webhook[w])}
+    triggered = [
+        {"at": max(a.attempted_at for a in per_webhook[w]), "ok": w in healthy, "id": w}
+        for w in order
+    ]
+    yield Op("webhook_triggered", triggered, "many")
     failing = {s.attempt.delivery_id: s for s in attempted if s.attempt and not s.attempt.result.ok}
     for webhook_id in order:
-        if all(a.result.ok for a in per_webhook[webhook_id]):
+        if webhook_id in healthy:
             continue
         for attempt in per_webhook[webhook_id]:
             if attempt.result.ok:

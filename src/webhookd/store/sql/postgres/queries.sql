@@ -35,6 +35,13 @@ DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint)
  WHERE id = :id;
 
+-- name: webhook_triggered
+-- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
+UPDATE webhooks
+   SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint),
+       failing_since = CASE WHEN :ok::boolean THEN NULL ELSE failing_since END
+ WHERE id = :id;
+
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL;
 

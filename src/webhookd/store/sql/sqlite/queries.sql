@@ -34,6 +34,13 @@ DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 -- name: touch_webhook
 UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at) WHERE id = :id;
 
+-- name: webhook_triggered
+-- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
+UPDATE webhooks
+   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at),
+       failing_since = CASE WHEN :ok THEN NULL ELSE failing_since END
+ WHERE id = :id;
+
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id;
 
