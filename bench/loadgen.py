@@ -1,10 +1,10 @@
 """The load generator, a process of its own (aiohttp on uvloop). Prints one JSON line.
 
-  limit URL --count N --concurrency C      sign and POST N delivery bodies (the limit)
-  events BASE KEY TENANT [--rate R] [--seconds S | --count N] [--concurrency C] [--stamp]
-                                           POST /events: at a fixed rate (open loop,
-                                           R per second) or as fast as C in flight go
-  get URL --seconds S --concurrency C [--token T]   GET in a closed loop: requests/s
+limit URL --count N --concurrency C      sign and POST N delivery bodies (the limit)
+events BASE KEY TENANT [--rate R] [--seconds S | --count N] [--concurrency C] [--stamp]
+                                         POST /events: at a fixed rate (open loop,
+                                         R per second) or as fast as C in flight go
+get URL --seconds S --concurrency C [--token T]   GET in a closed loop: requests/s
 """
 
 import argparse

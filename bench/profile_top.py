@@ -1,6 +1,6 @@
 """Summarize py-spy's raw (collapsed) stacks: the top functions by own and total time.
 
-  python -m bench.profile_top FILE [N]
+python -m bench.profile_top FILE [N]
 """
 
 import sys
@@ -17,7 +17,7 @@ def summarize(text: str, top: int) -> str:
         if not stack:
             continue
         count = int(count_text)
-        frames = [frame for frame in stack.split(";") if not frame.startswith(("process ", "thread "))]
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
         samples += count
         if frames:
             own[_short(frames[-1])] += count
