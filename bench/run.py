@@ -4,7 +4,7 @@ Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, ap
 idle, soak. Sizes come from the environment, defaults fit in 5 minutes on 2 cores:
 
   BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
-  BENCH_RATE=200           events/s          BENCH_LATENCY_SECONDS=30
+  BENCH_RATE=200           events/s          BENCH_LATENCY_SECONDS=30 (after BENCH_WARMUP=2)
   BENCH_API_SECONDS=4      closed-loop runs  BENCH_IDLE_SECONDS=30
   BENCH_SOAK=200000        soak deliveries   BENCH_SOAK_RATE=150 events/s (x20 webhooks)
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
@@ -48,6 +48,7 @@ RATE = _env_int("BENCH_RATE", 200)
 LATENCY_SECONDS = _env_int("BENCH_LATENCY_SECONDS", 30)
 API_SECONDS = _env_int("BENCH_API_SECONDS", 4)
 IDLE_SECONDS = _env_int("BENCH_IDLE_SECONDS", 30)
+WARMUP = _env_int("BENCH_WARMUP", 2)
 SOAK = _env_int("BENCH_SOAK", 200_000)
 SOAK_RATE = _env_int("BENCH_SOAK_RATE", 150)
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -215,7 +216,21 @@ def two_workers(name: str, env: dict[str, str], logs: Path) -> list[procs.Proc]:
     return [procs.Proc(f"{name}-worker{i}", args, env, logs) for i in range(2)]
 
 
+def _warm_up(run: Run, engine: str, base: str) -> None:
+    """WARMUP seconds at the same rate first, not counted: fresh processes open pool
+    connections and prepare statements on first use. Its worst is reported apart."""
+    run.receiver.reset()
+    warm = procs.loadgen(run.logs, "events", base, procs.INGEST_KEY, "lat", "--rate",
+                         str(RATE), "--seconds", str(WARMUP), "--stamp")  # fmt: skip
+    stats = run.receiver.wait_for(warm["count"], timeout=30)
+    worst = max(stats["latencies"], default=float("nan"))
+    run.raw[f"warmup_{engine}"] = {"publish": warm, "worst": worst}
+    run.add(f"latency {engine}: cold start, worst of the first {WARMUP} s", worst, "ms")
+
+
 def _latency(run: Run, engine: str, base: str) -> dict[str, Any]:
+    if WARMUP:
+        _warm_up(run, engine, base)
     run.receiver.reset()
     published = procs.loadgen(run.logs, "events", base, procs.INGEST_KEY, "lat", "--rate",
                               str(RATE), "--seconds", str(LATENCY_SECONDS), "--stamp")  # fmt: skip
@@ -446,7 +461,8 @@ def main() -> None:
     document = {"date": stamp.isoformat(timespec="seconds"), "machine": host,
                 "seconds": round(elapsed), "settings": {
                     "deliveries": N, "concurrency": CONCURRENCY, "rate": RATE,
-                    "latency_seconds": LATENCY_SECONDS, "idle_seconds": IDLE_SECONDS,
+                    "latency_seconds": LATENCY_SECONDS, "warmup_seconds": WARMUP,
+                    "idle_seconds": IDLE_SECONDS,
                     "soak": SOAK, "soak_rate": SOAK_RATE, "sections": sorted(SECTIONS)},
                 "figures": [asdict(f) for f in run.figures], "raw": run.raw}  # fmt: skip
     out.write_text(json.dumps(document, indent=1) + "\n")
