@@ -1,4 +1,5 @@
-"""Summarize py-spy's raw (collapsed) stacks: the top functions by own and total time.
+"""Summarize py-spy's raw (collapsed) stacks: the top functions by own time, and
+webhookd's own functions by total time (samples of every thread together).
 
 python -m bench.profile_top FILE [N]
 """
@@ -25,8 +26,12 @@ def summarize(text: str, top: int) -> str:
             total[name] += count
     lines = [f"{samples} samples", "", "own time (the function itself):"]
     lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in own.most_common(top)]
-    lines += ["", "total time (with what it calls):"]
-    lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in total.most_common(top)]
+    ours = Counter({name: n for name, n in total.items() if "webhookd/" in name})
+    ours.pop("<module> (webhookd/cli.py)", None)
+    for name in ("main (webhookd/cli.py)", "serve (webhookd/cli.py)", "worker (webhookd/cli.py)"):
+        ours.pop(name, None)
+    lines += ["", "webhookd's functions, total time (with what they call):"]
+    lines += [f"  {100 * n / samples:5.1f} %  {name}" for name, n in ours.most_common(top)]
     return "\n".join(lines)
 
 
