@@ -10,7 +10,8 @@ idle, soak. Sizes come from the environment, defaults fit in 5 minutes on 2 core
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
                                                    and dropped)
 
-Prints one table and writes bench/results/<UTC date>.json.
+Prints one table and writes bench/results/<UTC date>.json (<date>-partial.json when
+only some sections ran).
 """
 
 import asyncio
@@ -456,7 +457,8 @@ def main() -> None:
     report = table(run.figures, host)
     print("\n" + report + f"\n\n{elapsed:.0f} s in all")
     stamp = datetime.now(UTC)
-    out = ROOT / "results" / f"{stamp:%Y-%m-%d}.json"
+    partial = "" if set(ALL_SECTIONS.split(",")) <= SECTIONS else "-partial"
+    out = ROOT / "results" / f"{stamp:%Y-%m-%d}{partial}.json"  # a part never hides a whole
     out.parent.mkdir(exist_ok=True)
     document = {"date": stamp.isoformat(timespec="seconds"), "machine": host,
                 "seconds": round(elapsed), "settings": {
