@@ -170,9 +170,7 @@ class Worker:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.1
-                self._constrained = request.retry_slots < request.slots or any(
-                    n >= request.per_webhook for n in request.busy.values()
-                )
+                self._constrained = self._limited(request)
                 if not jobs:
                     await self._idle()
                     continue
@@ -212,6 +210,15 @@ class Worker:
             retry_slots=max(0, min(free, retry_room)),
             per_webhook=self.limits.per_webhook,
             busy=Counter(job.webhook_id for job in jobs),
+        )
+
+    def _limited(self, request: ClaimRequest) -> bool:
+        """Whether the claim's own limits may have left due work behind: a webhook at its
+        cap, or the retry lane narrowed by retries in flight. Only then can a freed slot
+        make something claimable; otherwise an empty claim means nothing is due."""
+        retry_cap = min(request.slots, self.limits.concurrency - self.limits.reserved_first)
+        return request.retry_slots < retry_cap or any(
+            n >= request.per_webhook for n in request.busy.values()
         )
 
     async def _wait_for_a_slot(self) -> None:
