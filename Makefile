@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The browser test's node packages (playwright-core, pinned in package-lock.json).
 NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed-stamp)
 
-.PHONY: install run test lint format lock clean
+.PHONY: install run test lint format lock clean bench
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -31,18 +31,24 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# The benchmark (docs/performance.md): never part of `make test`. Needs PostgreSQL at
+# BENCH_PG (default postgresql://postgres@127.0.0.1:5432); sizes via BENCH_* variables.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
 
 # Refresh the pins from a clean resolve of pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	{ echo "# Pinned versions of every dependency (runtime and dev). Regenerate: make lock"; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable; } > constraints.txt
 	rm -rf .lock-venv

@@ -310,13 +310,24 @@ class _NoTransport:
 
 def _run(coro: Any) -> None:
     try:
-        asyncio.run(coro)
+        _event_loop_run(coro)
     except WebhookdError as exc:
         typer.secho(f"webhookd: {exc.message}", fg="red", err=True)
         raise typer.Exit(1) from None
     except ValueError as exc:  # such as a sealed secret no configured key opens
         typer.secho(f"webhookd: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
+
+
+def _event_loop_run(coro: Any) -> None:
+    """uvloop when installed (it comes with uvicorn[standard]): the worker's sends and
+    database round trips cost less in it than in the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 def main() -> None:

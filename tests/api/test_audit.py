@@ -28,6 +28,12 @@ def test_every_change_is_logged_with_its_actor(app_factory: Any) -> None:
             lambda: client.get(path, params={"status": "failed"}, headers=auth()).json()["data"]
         )
         client.post(f"{path}/{failed['id']}/retry", headers=auth())
+        # recover finds the delivery only once the resend has failed again
+        wait_until(
+            lambda: (
+                client.get(f"{path}/{failed['id']}", headers=auth()).json()["data"]["attempts"] == 2
+            )
+        )
         since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
         client.post(f"{base}/recover", json={"since": since}, headers=auth())
         client.post(f"{base}/toggle", headers=auth())

@@ -163,7 +163,9 @@ def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None
             f"{base}/deliveries/dlv_x", headers=h
         ),
         (409, "post", one + "/recover"): client.post(
-            f"{base}/recover", json={"since": datetime.now(UTC).isoformat()}, headers=h
+            f"{base}/recover",
+            json={"since": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+            headers=h,
         ),
         (409, "post", "/events"): client.post(
             "/events", json={**event, "data": {"other": 1}}, headers=key

@@ -124,4 +124,8 @@ def worker_limits(settings: Settings) -> Limits:
         reserved_first=settings.worker_concurrency // 4,
         poll_interval=settings.poll_interval,
         retention_ms=round(settings.retention_days * 86_400_000),
+        # PostgreSQL tells every worker about new work (LISTEN/NOTIFY), so an idle one
+        # polls less and less (up to 10 intervals); SQLite may get work from another
+        # process (`webhookd emit`) that only a poll finds.
+        idle_backoff=1 if settings.sqlite_path is not None else 10,
     )

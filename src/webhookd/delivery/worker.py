@@ -1,18 +1,27 @@
 """The delivery loop: claim due deliveries, send each, settle the result.
 
-Claims happen in batches up to the free concurrency. Retries may use at most
-`concurrency - reserved_first` slots, so fresh events always find room; no webhook
-gets more than `per_webhook` deliveries in flight, so one slow endpoint cannot take
-every slot. Each claimed delivery is sent in its own task; the settle write is
-shielded from cancellation so a stop never loses a result already received. With
-nothing due the worker sleeps until the store signals new work or the poll interval
-passes (the backstop). Old finished events are purged in the background.
+Claims happen in batches: the worker claims again once a quarter of its slots are
+free (or when it has nothing in flight), so under load one claim transaction serves
+many deliveries. Retries may use at most `concurrency - reserved_first` slots, so
+fresh events always find room; no webhook gets more than `per_webhook` deliveries in
+flight, so one slow endpoint cannot take every slot. Each claimed delivery is sent in
+its own task. Results are settled by group commit (`Settler`): those that arrive
+within a few milliseconds of each other, up to `settle_batch`, are written in one
+transaction, each still guarded by its lease token; the write is shielded from
+cancellation, and a delivery keeps its slot until its result is committed, so a stop
+never loses a result already received. With nothing due the worker sleeps until the
+store signals new work, a retry it scheduled itself comes due, or the poll interval
+passes (the backstop; with `idle_backoff` > 1 the backstop doubles while nothing
+turns up, up to that many poll intervals). Old finished events are purged in the
+background.
 """
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhookd.domain import clock as clock_
@@ -42,11 +51,77 @@ class Limits:
     retention_ms: int = 30 * 86_400_000
     purge_every: float = 3600.0
     purge_batch: int = 1000
+    settle_batch: int = 100  # results written in one transaction at most
+    settle_delay: float = 0.0  # how long a result waits for others to share its commit
+    idle_backoff: int = 1  # the idle backstop grows up to this many poll intervals
+
+    @property
+    def claim_at(self) -> int:
+        """Free slots needed before claiming again while deliveries are in flight."""
+        return max(1, self.concurrency // 4)
 
     @property
     def lease_ms(self) -> int:
         """The lease outlasts the attempt deadline, with room for the settle write."""
         return round((2 * self.attempt_timeout + 5) * 1000)
+
+
+class Settler:
+    """Group commit of settles. While a write is under way, new results gather for the
+    next one (up to `batch` per write); with none under way, a result is written after
+    `delay` seconds (0: on the next turn of the event loop, with whatever else came in
+    that turn). So a lone result is not held back, and under load every transaction
+    carries many. `settle` returns once the
+    result is committed (or raises what the write raised); cancelling the caller
+    does not cancel the write."""
+
+    def __init__(self, store: Store, disable_after_ms: int, batch: int, delay: float) -> None:
+        self.store = store
+        self.disable_after_ms = disable_after_ms
+        self.batch = batch
+        self.delay = delay
+        self._waiting: list[tuple[Settlement, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+
+    async def settle(self, settlement: Settlement) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((settlement, done))
+        if len(self._waiting) >= self.batch:
+            self._write()
+        elif self._timer is None and not self._writes:
+            self._timer = loop.call_later(self.delay, self._write)
+        await asyncio.shield(done)
+
+    def _write(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
+        if not batch:
+            return
+        task = asyncio.create_task(self._commit(batch))
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writes.discard(task)
+        if self._waiting and self._timer is None:
+            self._write()  # they waited for the write under way: no need to wait more
+
+    async def _commit(self, batch: Sequence[tuple[Settlement, asyncio.Future[None]]]) -> None:
+        try:
+            await self.store.settle([s for s, _ in batch], self.disable_after_ms)
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+                    done.exception()  # read here: a caller that was cancelled never will
+        else:
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
 
 class Worker:
@@ -70,8 +145,17 @@ class Worker:
         self.now = now
         self.jitter = jitter
         self.metrics = metrics or Metrics(queue=False)
-        self._inflight: dict[asyncio.Task[None], Job] = {}
+        self._inflight: dict[asyncio.Task[None], Job] = {}  # until the result is committed
+        self._sending: dict[str, Job] = {}  # by delivery id: until the answer is in
+        self._freed = asyncio.Event()  # a send ended, or a result was committed
         self._stopping = asyncio.Event()
+        self._settler = Settler(
+            store, policy.disable_after_ms, limits.settle_batch, limits.settle_delay
+        )
+        self._opened: dict[str, str] = {}  # sealed secret -> plaintext (opening costs ~20 µs)
+        self._retries: list[int] = []  # a heap: when the retries this worker scheduled are due
+        self._constrained = False  # the last claim left due work behind (full lanes)
+        self._empty_polls = 0
 
     async def run(self) -> None:
         """Deliver until `stop()`; then let in-flight attempts finish (each has a deadline)."""
@@ -80,7 +164,7 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 request = self._claim_request()
-                if request.slots <= 0:
+                if request.slots < (self.limits.claim_at if self._inflight else 1):
                     await self._wait_for_a_slot()
                     continue
                 try:
@@ -94,12 +178,16 @@ class Worker:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.1
+                self._constrained = self._limited(request)
                 if not jobs:
                     await self._idle()
+                    continue
+                self._empty_polls = 0
                 for job in jobs:
+                    self._sending[job.delivery_id] = job
                     task = asyncio.create_task(self._process(job))
                     self._inflight[task] = job
-                    task.add_done_callback(self._inflight.pop)
+                    task.add_done_callback(self._done)
         finally:
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -110,10 +198,18 @@ class Worker:
     def stop(self) -> None:
         self._stopping.set()
 
+    def _done(self, task: "asyncio.Task[None]") -> None:
+        self._inflight.pop(task)
+        self._freed.set()
+
     def _claim_request(self) -> ClaimRequest:
-        jobs = list(self._inflight.values())
+        """Slots are counted in requests under way: a delivery whose answer is in and
+        whose result waits for its commit no longer takes one (up to as many again)."""
+        jobs = list(self._sending.values())
         retries = sum(1 for job in jobs if job.attempts > 0)
-        free = self.limits.concurrency - len(jobs)
+        free = min(
+            self.limits.concurrency - len(jobs), 2 * self.limits.concurrency - len(self._inflight)
+        )
         retry_room = self.limits.concurrency - self.limits.reserved_first - retries
         return ClaimRequest(
             now_ms=self.now(),
@@ -124,27 +220,61 @@ class Worker:
             busy=Counter(job.webhook_id for job in jobs),
         )
 
+    def _limited(self, request: ClaimRequest) -> bool:
+        """Whether the claim's own limits may have left due work behind: a webhook at its
+        cap, or the retry lane narrowed by retries in flight. Only then can a freed slot
+        make something claimable; otherwise an empty claim means nothing is due."""
+        retry_cap = min(request.slots, self.limits.concurrency - self.limits.reserved_first)
+        return request.retry_slots < retry_cap or any(
+            n >= request.per_webhook for n in request.busy.values()
+        )
+
     async def _wait_for_a_slot(self) -> None:
+        self._freed.clear()
+        freed = asyncio.create_task(self._freed.wait())
         stopper = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait([*self._inflight, stopper], return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
+        await asyncio.wait([freed, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for task in (freed, stopper):
+            task.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _idle(self) -> None:
-        """Until new work is signalled, a slot frees, the poll interval passes, or stop."""
-        waiter = asyncio.create_task(self.store.wait_for_work(self.limits.poll_interval))
-        stopper = asyncio.create_task(self._stopping.wait())
-        await asyncio.wait({waiter, stopper, *self._inflight}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (waiter, stopper):
+        """Until new work is signalled, a retry of ours comes due, the backstop passes, or
+        stop; also when a slot frees, if the last claim left work behind for lack of one."""
+        backstop = self.limits.poll_interval * min(
+            2**self._empty_polls, max(1, self.limits.idle_backoff)
+        )
+        self._empty_polls += 1
+        now = self.now()
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
+        if self._retries:
+            backstop = min(backstop, (self._retries[0] - now) / 1000)
+        self._freed.clear()
+        waiters = [
+            asyncio.create_task(self.store.wait_for_work(backstop)),
+            asyncio.create_task(self._stopping.wait()),
+        ]
+        if self._constrained:
+            waiters.append(asyncio.create_task(self._freed.wait()))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
             task.cancel()
 
     async def _process(self, job: Job) -> None:
         try:
-            settlement = await self._attempt(job)
-            await asyncio.shield(self.store.settle([settlement], self.policy.disable_after_ms))
+            try:
+                settlement = await self._attempt(job)
+            finally:
+                del self._sending[job.delivery_id]
+                self._freed.set()
+            await self._settler.settle(settlement)
+            due = settlement.next_attempt_at
+            if settlement.status is DeliveryStatus.PENDING and due and len(self._retries) < 10_000:
+                heapq.heappush(self._retries, due)
         except Unavailable as exc:
             # The lease expires and the delivery is claimed again: at-least-once.
             log.warning("settle of %s failed: %s", job.delivery_id, exc.message)
@@ -158,7 +288,9 @@ class Worker:
                      job.delivery_id, job.webhook_id)  # fmt: skip
             return Settlement(job, None, DeliveryStatus.FAILED)
         started = self.now()
-        secrets = open_secrets(self.sealer, job.secret, job.old_secrets, started)
+        secrets = [self._open(job.secret)] + [
+            self._open(old.sealed) for old in job.old_secrets if old.until > started
+        ]
         headers = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
         result = await self.transport.post(job.url, job.body, headers)
         attempt_no = job.attempts + 1
@@ -183,6 +315,14 @@ class Worker:
             decision.next_attempt_at,
             decision.disable_reason,
         )
+
+    def _open(self, sealed: str) -> str:
+        plain = self._opened.get(sealed)
+        if plain is None:
+            if len(self._opened) >= 4096:
+                self._opened.clear()
+            plain = self._opened[sealed] = open_secrets(self.sealer, sealed, (), 0)[0]
+        return plain
 
     async def _purge_forever(self) -> None:
         while not self._stopping.is_set():

@@ -36,8 +36,15 @@ T = TypeVar("T")
 
 class ProgramStore(ABC):
     @abstractmethod
-    async def run(self, program: Program[T], *, write: bool, announce: bool = False) -> T:
-        """Run `program` in one transaction; with `announce`, wake workers once committed."""
+    async def run(
+        self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
+    ) -> T:
+        """Run `program` in one transaction; with `announce`, wake workers once committed.
+
+        `durable=False` marks queue bookkeeping that at-least-once delivery can afford to
+        lose in a crash of the database server itself (claims and settles: a lost one
+        means the delivery is leased or sent again), so an engine may commit it without
+        waiting for the disk. Accepted events and every API change stay durable."""
 
     @abstractmethod
     async def open(self) -> None: ...
@@ -107,12 +114,13 @@ class ProgramStore(ABC):
         return await self.run(program, write=True, announce=True)
 
     async def claim(self, request: ClaimRequest) -> list[Job]:
-        return await self.run(programs.claim(request, secrets.token_hex(8)), write=True)
+        program = programs.claim(request, secrets.token_hex(8))
+        return await self.run(program, write=True, durable=False)
 
     async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
         retry_now = any(s.status is DeliveryStatus.PENDING for s in settlements)
         program = programs.settle(settlements, disable_after_ms)
-        return await self.run(program, write=True, announce=retry_now)
+        return await self.run(program, write=True, announce=retry_now, durable=False)
 
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
         return await self.run(programs.record_test(webhook, event, attempt), write=True)

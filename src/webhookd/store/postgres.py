@@ -75,6 +75,12 @@ async def _drive(conn: Conn, program: Program[T]) -> T:
         return result
 
 
+async def _keep(conn: asyncpg.Connection) -> None:
+    """Released connections are not reset: every program ends its own transaction and
+    none changes session state (LISTEN has its own connection), so the reset query
+    asyncpg would send on every release is a round trip for nothing."""
+
+
 class PostgresStore(ProgramStore):
     def __init__(
         self, dsn: str, *, pool_size: int = 10, schema: str = "public", timeout: float = 5.0
@@ -84,6 +90,8 @@ class PostgresStore(ProgramStore):
         self._schema = schema
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
+        self._lazy_pool: asyncpg.Pool | None = None  # claims and settles: see `run`
+        self._lazy_lock = asyncio.Lock()
         self._listener: asyncpg.Connection | None = None
         self._work = asyncio.Event()
         # One channel per schema, within PostgreSQL's 63-byte identifier limit.
@@ -93,12 +101,16 @@ class PostgresStore(ProgramStore):
     def _settings(self) -> dict[str, str]:
         return {"search_path": self._schema, "application_name": "webhookd"}
 
+    async def _create_pool(self, **settings: str) -> asyncpg.Pool:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            self._dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
+            command_timeout=60, server_settings={**self._settings, **settings}, reset=_keep,
+        )  # fmt: skip
+        return pool
+
     async def open(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
-                command_timeout=60, server_settings=self._settings,
-            )  # fmt: skip
+            self._pool = await self._create_pool()
             await self._migrate()
         except DOWN as exc:
             await self.close()
@@ -133,18 +145,36 @@ class PostgresStore(ProgramStore):
         if self._listener is not None:
             listener, self._listener = self._listener, None
             listener.terminate()
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        for pool in (self._pool, self._lazy_pool):
+            if pool is None:
+                continue
             try:
                 await asyncio.wait_for(pool.close(), self._timeout)
             except (TimeoutError, *DOWN):
                 pool.terminate()
+        self._pool = self._lazy_pool = None
 
-    async def run(self, program: Program[T], *, write: bool, announce: bool = False) -> T:
+    async def _pool_for(self, durable: bool) -> asyncpg.Pool:
+        """The pool for durable programs, or the one whose sessions commit without
+        waiting for the WAL flush (created when first needed: API processes never do)."""
         if self._pool is None:
             raise Unavailable("The database is closed.")
-        pool = self._pool
+        if durable:
+            return self._pool
+        async with self._lazy_lock:
+            if self._lazy_pool is None:
+                self._lazy_pool = await self._create_pool(synchronous_commit="off")
+        return self._lazy_pool
+
+    async def run(
+        self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
+    ) -> T:
+        """Non-durable programs (claims, settles) commit without waiting for the WAL flush:
+        the row locks they hold are released at once, not a disk sync later. What a crash
+        of PostgreSQL itself may lose of them (the last few hundred ms) only makes a
+        delivery be leased or sent again; it never loses an event."""
         try:
+            pool = await self._pool_for(durable)
             conn = await pool.acquire(timeout=self._timeout)
             try:
                 async with conn.transaction(readonly=not write):

@@ -224,24 +224,59 @@ def claim(request: ClaimRequest, token: str) -> Program[list[Job]]:
 
 
 def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[int]:
-    applied = 0
-    for s in settlements:
-        applied += yield from _settle_one(s, disable_after_ms)
-    return applied
+    """Apply a batch of results, each only if its lease is still ours; how many applied.
 
-
-def _settle_one(s: Settlement, disable_after_ms: int) -> Program[int]:
-    """Apply one result if the lease is still ours; 0 when another worker took over."""
-    if not (yield Op("settle", rows.settle_params(s), "count")):
+    A handful of statements per batch, not per result: one lease check (which also
+    locks the rows), then the deliveries, the attempts and the webhooks' clocks each
+    as one batch. Rows are written in id order, so two batches never deadlock."""
+    if not settlements:
         return 0
+    ids_json = orjson.dumps(sorted(s.job.delivery_id for s in settlements)).decode()
+    holders = yield _all("lease_holders", ids=ids_json)
+    held = {row["id"]: row["lease_token"] for row in holders}
+    mine = [s for s in settlements if held.get(s.job.delivery_id) == s.job.lease_token]
+    if not mine:
+        return 0
+    by_id = sorted(mine, key=lambda s: s.job.delivery_id)
+    yield Op("settle", [rows.settle_params(s) for s in by_id], "many")
+    attempted = [s for s in mine if s.attempt is not None]
+    if attempted:
+        yield Op("record_attempt", [rows.attempt_params(s.attempt) for s in attempted if s.attempt],
+                 "many")  # fmt: skip
+        yield from _webhook_clocks(attempted, disable_after_ms)
+    return len(mine)
+
+
+def _webhook_clocks(attempted: Sequence[Settlement], disable_after_ms: int) -> Program[None]:
+    """`last_triggered_at` and the failure clock of each webhook, results in their order:
+    a success resets the clock; a failure starts it, and may disable the webhook."""
+    per_webhook: dict[str, list[Attempt]] = {}
+    for s in attempted:
+        assert s.attempt is not None
+        per_webhook.setdefault(s.job.webhook_id, []).append(s.attempt)
+    order = sorted(per_webhook)  # one order for every batch: row locks never deadlock
+    healthy = {w for w in order if all(a.result.ok for a in per_webhook[w])}
+    triggered = [
+        {"at": max(a.attempted_at for a in per_webhook[w]), "ok": w in healthy, "id": w}
+        for w in order
+    ]
+    yield Op("webhook_triggered", triggered, "many")
+    failing = {s.attempt.delivery_id: s for s in attempted if s.attempt and not s.attempt.result.ok}
+    for webhook_id in order:
+        if webhook_id in healthy:
+            continue
+        for attempt in per_webhook[webhook_id]:
+            if attempt.result.ok:
+                yield _run("webhook_succeeded", id=webhook_id)
+            else:
+                yield from _failed(failing[attempt.delivery_id], disable_after_ms)
+
+
+def _failed(s: Settlement, disable_after_ms: int) -> Program[None]:
+    """A failed attempt: start the webhook's failure clock; disable it when the answer
+    says so (410) or it has failed for `disable_after_ms`."""
     attempt, webhook_id = s.attempt, s.job.webhook_id
-    if attempt is None:
-        return 1
-    yield Op("record_attempt", rows.attempt_params(attempt))
-    yield _run("touch_webhook", at=attempt.attempted_at, id=webhook_id)
-    if attempt.result.ok:
-        yield _run("webhook_succeeded", id=webhook_id)
-        return 1
+    assert attempt is not None
     reason = s.disable_reason
     if reason is None:
         state = yield _one("webhook_failed", at=attempt.attempted_at, id=webhook_id)
@@ -255,7 +290,6 @@ def _settle_one(s: Settlement, disable_after_ms: int) -> Program[int]:
                 at=attempt.attempted_at, details={"reason": reason},
             )  # fmt: skip
             yield Op("insert_audit", rows.audit_params(entry))
-    return 1
 
 
 def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str]:

@@ -35,6 +35,13 @@ DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint)
  WHERE id = :id;
 
+-- name: webhook_triggered
+-- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
+UPDATE webhooks
+   SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint),
+       failing_since = CASE WHEN :ok::boolean THEN NULL ELSE failing_since END
+ WHERE id = :id;
+
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL;
 
@@ -101,6 +108,13 @@ SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, 
   JOIN events e ON e.id = d.event_id
  WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
    AND d.lease_token = :token;
+
+-- name: lease_holders
+-- Who holds each lease of a settle batch; locked until the batch commits.
+SELECT id, lease_token FROM deliveries
+ WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+ ORDER BY id
+   FOR UPDATE;
 
 -- name: settle
 -- Applies only while the caller still holds the lease.

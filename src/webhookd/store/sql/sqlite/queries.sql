@@ -34,6 +34,13 @@ DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 -- name: touch_webhook
 UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at) WHERE id = :id;
 
+-- name: webhook_triggered
+-- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
+UPDATE webhooks
+   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at),
+       failing_since = CASE WHEN :ok THEN NULL ELSE failing_since END
+ WHERE id = :id;
+
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id;
 
@@ -96,6 +103,11 @@ SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, 
   JOIN webhooks w ON w.id = d.webhook_id
   JOIN events e ON e.id = d.event_id
  WHERE d.id IN (SELECT value FROM json_each(:ids)) AND d.lease_token = :token;
+
+-- name: lease_holders
+-- Who holds each lease of a settle batch; locked until the batch commits.
+SELECT id, lease_token FROM deliveries
+ WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: settle
 -- Applies only while the caller still holds the lease.

@@ -1,0 +1,1 @@
+"""`make bench`: webhookd measured against this machine's own limit (docs/performance.md)."""

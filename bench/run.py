@@ -1,0 +1,477 @@
+"""`make bench`: every figure of issue 6, measured against this machine's own limit.
+
+Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api,
+idle, soak. Sizes come from the environment, defaults fit in 5 minutes on 2 cores:
+
+  BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
+  BENCH_RATE=200           events/s          BENCH_LATENCY_SECONDS=30 (after BENCH_WARMUP=2)
+  BENCH_API_SECONDS=4      closed-loop runs  BENCH_IDLE_SECONDS=30
+  BENCH_SOAK=200000        soak deliveries   BENCH_SOAK_RATE=150 events/s (x20 webhooks)
+  BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
+                                                   and dropped)
+
+Prints one table and writes bench/results/<UTC date>.json (<date>-partial.json when
+only some sections ran).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import procs
+from bench.loadgen import percentile
+from bench.pgproxy import CountingProxy
+from webhookd.testing import free_port
+
+ROOT = Path(__file__).parent
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+N = _env_int("BENCH_DELIVERIES", 20_000)
+CONCURRENCY = _env_int("BENCH_CONCURRENCY", 64)
+RATE = _env_int("BENCH_RATE", 200)
+LATENCY_SECONDS = _env_int("BENCH_LATENCY_SECONDS", 30)
+API_SECONDS = _env_int("BENCH_API_SECONDS", 4)
+IDLE_SECONDS = _env_int("BENCH_IDLE_SECONDS", 30)
+WARMUP = _env_int("BENCH_WARMUP", 2)
+SOAK = _env_int("BENCH_SOAK", 200_000)
+SOAK_RATE = _env_int("BENCH_SOAK_RATE", 150)
+PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+FANOUT = 10  # webhooks per drain event
+SOAK_FANOUT = 20
+
+
+@dataclass
+class Figure:
+    figure: str
+    value: float
+    unit: str
+    target: str = ""
+    passed: bool | None = None
+
+
+class Run:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.figures: list[Figure] = []
+        self.raw: dict[str, Any] = {}
+        self.receiver = procs.Receiver(logs)
+
+    def add(self, figure: str, value: float, unit: str, target: str = "",
+            passed: bool | None = None) -> None:  # fmt: skip
+        self.figures.append(Figure(figure, value, unit, target, passed))
+        print(f"  {figure}: {value:.4g} {unit}", flush=True)
+
+    def sqlite_env(self, name: str, **extra: str) -> dict[str, str]:
+        url = f"sqlite:///{self.logs / name}.db"
+        return procs.webhookd_env(url, WEBHOOKD_WORKER_CONCURRENCY=str(CONCURRENCY), **extra)
+
+
+# PostgreSQL ----------------------------------------------------------------------------
+def _pg(database: str) -> str:
+    return f"{PG.rstrip('/')}/{database}"
+
+
+async def _admin(*statements: str) -> None:
+    conn = await asyncpg.connect(_pg("postgres"))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    database = f"webhookd_bench_{name}"
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)",
+                       f"CREATE DATABASE {database}"))  # fmt: skip
+    try:
+        yield database
+    finally:
+        asyncio.run(_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+
+
+async def _pg_fetchval(dsn: str, sql: str) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+# the sections ----------------------------------------------------------------------------
+def limit(run: Run, before: str) -> float:
+    """The median of three runs of a bare aiohttp client doing the worker's job."""
+    print(f"limit: a bare aiohttp client, {N} signed POSTs, {CONCURRENCY} in flight", flush=True)
+    rates = []
+    for _ in range(3):
+        run.receiver.reset()
+        result = procs.loadgen(run.logs, "limit", run.receiver.url + "/limit", "--count",
+                               str(N // 2), "--concurrency", str(CONCURRENCY))  # fmt: skip
+        rates.append(result["rate"])
+    run.raw[f"limit_{before}"] = rates
+    rate = sorted(rates)[1]
+    run.add(f"limit: signed POSTs/s (bare aiohttp), before {before} drain", rate, "/s")
+    return float(rate)
+
+
+PENDING = "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+FIRST_ATTEMPT = "SELECT min(attempted_at) FROM attempts"
+
+
+def _drained(run: Run, count_pending: Callable[[], int], first_ms: Callable[[], int],
+             expected: int) -> tuple[float, dict[str, Any]]:  # fmt: skip
+    """deliveries/s from the first claim to the last settle, once all have arrived."""
+    stats = run.receiver.wait_for(expected, timeout=600)
+    while count_pending() > 0:
+        time.sleep(0.01)
+    ended = time.time()
+    started = first_ms() / 1000
+    return expected / (ended - started), {"seconds": ended - started, "receiver": {
+        "count": stats["count"], "first": stats["first"], "last": stats["last"]}}  # fmt: skip
+
+
+def drain_sqlite(run: Run, limit_rate: float) -> None:
+    events = N // FANOUT
+    print(f"drain/sqlite: {events} events x {FANOUT} webhooks, `webhookd serve`", flush=True)
+    env = run.sqlite_env("drain")
+    api = procs.Webhookd("drain-sqlite-fill", env, run.logs, "--no-worker")
+    api.webhooks("drain", [f"{run.receiver.url}/d{i}" for i in range(FANOUT)])
+    procs.loadgen(run.logs, "events", api.base, procs.INGEST_KEY, "drain", "--count",
+                  str(events), "--concurrency", "16")  # fmt: skip
+    api.proc.stop()
+    run.receiver.reset()
+    db = run.logs / "drain.db"
+
+    def pending() -> int:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            return int(conn.execute(PENDING).fetchone()[0])
+
+    def first() -> int:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            return int(conn.execute(FIRST_ATTEMPT).fetchone()[0])
+
+    server = procs.Webhookd("drain-sqlite", env, run.logs)
+    server.proc.profile()
+    try:
+        rate, raw = _drained(run, pending, first, events * FANOUT)
+    finally:
+        server.proc.stop()
+    run.raw["drain_sqlite"] = raw
+    run.add("drain sqlite: deliveries/s (serve, 1 process)", rate, "/s")
+    ratio = rate / limit_rate
+    run.add("drain sqlite: ratio to limit", ratio * 100, "%", ">= 50 %", ratio >= 0.5)
+
+
+def drain_postgres(run: Run, limit_rate: float) -> None:
+    events = N // FANOUT
+    print(f"drain/postgres: {events} events x {FANOUT} webhooks, 1 API + 2 workers", flush=True)
+    with pg_database("drain") as database:
+        dsn = _pg(database)
+        env = procs.webhookd_env(dsn)
+        api = procs.Webhookd("drain-pg-api", env, run.logs, "--no-worker")
+        try:
+            api.webhooks("drain", [f"{run.receiver.url}/d{i}" for i in range(FANOUT)])
+            procs.loadgen(run.logs, "events", api.base, procs.INGEST_KEY, "drain", "--count",
+                          str(events), "--concurrency", "16")  # fmt: skip
+            run.receiver.reset()
+            workers = two_workers("drain-pg", env, run.logs)
+            for worker in workers:
+                worker.profile()
+            try:
+                rate, raw = _drained(
+                    run, lambda: asyncio.run(_pg_fetchval(dsn, PENDING)),
+                    lambda: asyncio.run(_pg_fetchval(dsn, FIRST_ATTEMPT)), events * FANOUT,
+                )  # fmt: skip
+            finally:
+                for worker in workers:
+                    worker.stop()
+        finally:
+            api.proc.stop()
+    run.raw["drain_postgres"] = raw
+    run.add("drain postgres: deliveries/s (2 workers)", rate, "/s")
+    ratio = rate / limit_rate
+    run.add("drain postgres: ratio to limit", ratio * 100, "%", ">= 60 %", ratio >= 0.6)
+
+
+def two_workers(name: str, env: dict[str, str], logs: Path) -> list[procs.Proc]:
+    """Two `webhookd worker` processes sharing the concurrency of the others' one."""
+    args = procs.python("webhookd.cli", "worker", "--concurrency", str(CONCURRENCY // 2))
+    return [procs.Proc(f"{name}-worker{i}", args, env, logs) for i in range(2)]
+
+
+def _warm_up(run: Run, engine: str, base: str) -> None:
+    """WARMUP seconds at the same rate first, not counted: fresh processes open pool
+    connections and prepare statements on first use. Its worst is reported apart."""
+    run.receiver.reset()
+    warm = procs.loadgen(run.logs, "events", base, procs.INGEST_KEY, "lat", "--rate",
+                         str(RATE), "--seconds", str(WARMUP), "--stamp")  # fmt: skip
+    stats = run.receiver.wait_for(warm["count"], timeout=30)
+    worst = max(stats["latencies"], default=float("nan"))
+    run.raw[f"warmup_{engine}"] = {"publish": warm, "worst": worst}
+    run.add(f"latency {engine}: cold start, worst of the first {WARMUP} s", worst, "ms")
+
+
+def _latency(run: Run, engine: str, base: str) -> dict[str, Any]:
+    if WARMUP:
+        _warm_up(run, engine, base)
+    run.receiver.reset()
+    published = procs.loadgen(run.logs, "events", base, procs.INGEST_KEY, "lat", "--rate",
+                              str(RATE), "--seconds", str(LATENCY_SECONDS), "--stamp")  # fmt: skip
+    stats = run.receiver.wait_for(published["count"], timeout=30)
+    lat = stats["latencies"]
+    worst = [round(max(lat[i : i + RATE]), 1) for i in range(0, len(lat), RATE)]
+    result: dict[str, Any] = {"publish": published, "arrived": len(lat), "p50": percentile(lat, 50),
+              "p95": percentile(lat, 95), "p99": percentile(lat, 99),
+              "worst_each_second": worst}  # fmt: skip
+    run.raw[f"latency_{engine}"] = result
+    run.add(f"latency {engine}: publish -> arrival p50", result["p50"], "ms")
+    run.add(f"latency {engine}: publish -> arrival p95", result["p95"], "ms")
+    run.add(f"latency {engine}: publish -> arrival p99", result["p99"], "ms", "<= 25 ms",
+            result["p99"] <= 25 and result["arrived"] == published["count"])  # fmt: skip
+    return result
+
+
+def latency_and_api_sqlite(run: Run) -> None:
+    print(f"latency/sqlite: POST /events at {RATE}/s for {LATENCY_SECONDS} s", flush=True)
+    server = procs.Webhookd("latency-sqlite", run.sqlite_env("latency"), run.logs)
+    try:
+        server.webhooks("lat", [f"{run.receiver.url}/lat"])
+        server.webhooks("drain", [f"{run.receiver.url}/x{i}" for i in range(FANOUT)])
+        result = _latency(run, "sqlite", server.base)
+        publish = result["publish"]
+        run.add(f"api: POST /events p50 at {RATE}/s (sqlite)", publish["p50"], "ms")
+        run.add(f"api: POST /events p99 at {RATE}/s (sqlite)", publish["p99"], "ms", "<= 10 ms",
+                publish["p99"] <= 10)  # fmt: skip
+        if "api" in SECTIONS:
+            api(run, server)
+    finally:
+        server.proc.stop()
+
+
+def api(run: Run, server: procs.Webhookd) -> None:
+    print(f"api: closed loop, {API_SECONDS} s each", flush=True)
+    flood = procs.loadgen(run.logs, "events", server.base, procs.INGEST_KEY, "nobody",
+                          "--seconds", str(API_SECONDS), "--concurrency", "32")  # fmt: skip
+    run.raw["api_events_max"] = flood
+    run.add("api: POST /events max rate (sqlite, no fan-out)", flood["rate"], "/s")
+    listing = procs.loadgen(run.logs, "get", server.base + "/dashboard/webhooks", "--seconds",
+                            str(API_SECONDS), "--token", procs.token("drain"))  # fmt: skip
+    port = free_port()
+    bare = procs.Proc("starlette", procs.python("bench.starlette_app", str(port)),
+                      dict(os.environ), run.logs)  # fmt: skip
+    try:
+        procs.wait_ready(f"http://127.0.0.1:{port}/dashboard/webhooks", bare)
+        reference = procs.loadgen(run.logs, "get", f"http://127.0.0.1:{port}/dashboard/webhooks",
+                                  "--seconds", str(API_SECONDS))  # fmt: skip
+    finally:
+        bare.stop()
+    run.raw["api_list"] = {"webhookd": listing, "starlette": reference}
+    run.add("api: GET /dashboard/webhooks req/s (10 webhooks)", listing["rate"], "/s")
+    run.add("api: bare Starlette route req/s (same stack)", reference["rate"], "/s")
+
+
+def latency_postgres(run: Run) -> None:
+    print(f"latency/postgres: POST /events at {RATE}/s, 1 API + 2 workers", flush=True)
+    with pg_database("latency") as database:
+        env = procs.webhookd_env(_pg(database))
+        server = procs.Webhookd("latency-pg-api", env, run.logs, "--no-worker")
+        workers = two_workers("latency-pg", env, run.logs)
+        try:
+            server.webhooks("lat", [f"{run.receiver.url}/lat"])
+            result = _latency(run, "postgres", server.base)
+            publish = result["publish"]
+            run.add(f"api: POST /events p99 at {RATE}/s (postgres)", publish["p99"], "ms",
+                    "<= 10 ms", publish["p99"] <= 10)  # fmt: skip
+        finally:
+            for worker in workers:
+                worker.stop()
+            server.proc.stop()
+
+
+@contextlib.contextmanager
+def idle_worker(run: Run) -> Iterator[Callable[[], None]]:
+    """An idle `webhookd worker` on its own database, behind a counting proxy; the
+    returned function records the figure (call it after IDLE_SECONDS)."""
+    with pg_database("idle") as database:
+        proxy = CountingProxy(free_port(), int(PG.rsplit(":", 1)[-1]))
+        proxy.start()
+        url = f"postgresql://postgres@127.0.0.1:{proxy.listen_port}/{database}"
+        worker = procs.Proc("idle-worker", procs.python("webhookd.cli", "worker"),
+                            procs.webhookd_env(url), run.logs)  # fmt: skip
+        stat = ("SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                f" WHERE datname = '{database}'")  # fmt: skip
+        try:
+            time.sleep(3)  # start-up: migrations, the first purge
+            count0, xact0, t0 = proxy.count, asyncio.run(_pg_fetchval(_pg("postgres"), stat)), \
+                time.monotonic()  # fmt: skip
+
+            def record() -> None:
+                left = IDLE_SECONDS - (time.monotonic() - t0)
+                if left > 0:
+                    time.sleep(left)
+                seconds = time.monotonic() - t0
+                queries = (proxy.count - count0) / seconds
+                time.sleep(1)  # pg_stat counters are flushed about once a second
+                xacts = (asyncio.run(_pg_fetchval(_pg("postgres"), stat)) - xact0) / seconds
+                run.raw["idle"] = {"seconds": seconds, "queries_per_s": queries,
+                                   "transactions_per_s": xacts}  # fmt: skip
+                run.add("idle: worker queries/s to PostgreSQL (counting proxy)", queries, "/s",
+                        "<= 1 /s", queries <= 1)  # fmt: skip
+                run.add("idle: worker transactions/s (pg_stat_database)", xacts, "/s")
+
+            yield record
+        finally:
+            worker.stop()
+            proxy.stop()
+
+
+def soak(run: Run) -> None:
+    events = SOAK // SOAK_FANOUT
+    print(f"soak: {events} events x {SOAK_FANOUT} webhooks at {SOAK_RATE} events/s, "
+          "RSS every 10 s", flush=True)  # fmt: skip
+    server = procs.Webhookd("soak", run.sqlite_env("soak"), run.logs)
+    samples: list[tuple[float, float, int]] = []
+    try:
+        server.webhooks("soak", [f"{run.receiver.url}/s{i}" for i in range(SOAK_FANOUT)])
+        run.receiver.reset()
+        started = time.monotonic()
+        load = procs.Proc("soak-load", procs.python(
+            "bench.loadgen", "events", server.base, procs.INGEST_KEY, "soak", "--rate",
+            str(SOAK_RATE), "--count", str(events)), dict(os.environ), run.logs)  # fmt: skip
+        samples.append((0.0, server.proc.rss_mib(), 0))
+        while True:
+            time.sleep(10)
+            count = run.receiver.stats()["count"]
+            samples.append((time.monotonic() - started, server.proc.rss_mib(), count))
+            print(f"  {samples[-1][0]:5.0f} s  RSS {samples[-1][1]:.1f} MiB  {count} delivered",
+                  flush=True)  # fmt: skip
+            if count >= SOAK or time.monotonic() - started > 900:
+                break
+        load.stop()
+    finally:
+        server.proc.stop()
+    warm = [rss for _, rss, _ in samples[2:]] or [samples[-1][1]]  # after 20 s of warm-up
+    growth = (max(warm) - min(warm)) / min(warm)
+    run.raw["soak"] = {"samples": samples, "delivered": samples[-1][2]}
+    run.add("soak: deliveries", samples[-1][2], "", f">= {SOAK}", samples[-1][2] >= SOAK)
+    run.add("soak: RSS after warm-up, max", max(warm), "MiB")
+    run.add("soak: RSS spread after warm-up", growth * 100, "%", "<= 10 %", growth <= 0.10)
+
+
+# the report ----------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    postgres = ""
+    with contextlib.suppress(Exception):
+        postgres = asyncio.run(_pg_fetchval(_pg("postgres"), "SHOW server_version"))
+    return {"cores": os.cpu_count(), "cpu": model or platform.processor(),
+            "python": platform.python_version(), "system": platform.platform(),
+            "postgres": postgres}  # fmt: skip
+
+
+def _load(values: Any) -> str:
+    return "/".join(f"{v:.2f}" for v in values) if values else "?"
+
+
+def table(figures: list[Figure], host: dict[str, Any]) -> str:
+    load = host.get("load_average", {})
+    lines = [f"machine: {host['cores']} cores, {host['cpu']}, Python {host['python']}, "
+             f"PostgreSQL {host['postgres']}",
+             f"load average (1/5/15 min) before: {_load(load.get('before'))}, "
+             f"after: {_load(load.get('after'))}", ""]  # fmt: skip
+    width = max(len(f.figure) for f in figures)
+    lines.append(f"{'figure':<{width}}  {'value':>12}  {'target':<9}  result")
+    lines.append("-" * (width + 34))
+    for f in figures:
+        value = f"{f.value:,.1f} {f.unit}".strip()
+        verdict = "" if f.passed is None else ("PASS" if f.passed else "FAIL")
+        lines.append(f"{f.figure:<{width}}  {value:>12}  {f.target:<9}  {verdict}")
+    return "\n".join(lines)
+
+
+ALL_SECTIONS = "limit,drain,latency,api,idle,soak"
+SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
+
+
+def measure(run: Run) -> None:
+    """Every section asked for. The limit is measured next to each drain (the machine is
+    shared, its load varies); the idle worker's 30 s overlap the SQLite latency run (it
+    has a database of its own and sends nothing)."""
+    if "drain" in SECTIONS:
+        drain_sqlite(run, limit(run, "sqlite"))
+        drain_postgres(run, limit(run, "postgres"))
+    elif "limit" in SECTIONS:
+        limit(run, "nothing")
+    idle = idle_worker(run) if "idle" in SECTIONS else contextlib.nullcontext()
+    with idle as record:
+        if SECTIONS & {"latency", "api"}:
+            latency_and_api_sqlite(run)
+        if record is not None:
+            record()
+    if "latency" in SECTIONS:
+        latency_postgres(run)
+    if "soak" in SECTIONS:
+        soak(run)
+
+
+def main() -> None:
+    began = time.monotonic()
+    host = machine()
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="webhookd-bench-") as tmp:
+        run = Run(Path(tmp))
+        try:
+            measure(run)
+        finally:
+            for proc in procs.Proc.started:
+                proc.stop()
+            if os.environ.get("BENCH_KEEP_LOGS"):
+                import shutil
+
+                shutil.copytree(tmp, ROOT / "results" / "logs", dirs_exist_ok=True)
+    elapsed = time.monotonic() - began
+    host["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    report = table(run.figures, host)
+    print("\n" + report + f"\n\n{elapsed:.0f} s in all")
+    stamp = datetime.now(UTC)
+    partial = "" if set(ALL_SECTIONS.split(",")) <= SECTIONS else "-partial"
+    out = ROOT / "results" / f"{stamp:%Y-%m-%d}{partial}.json"  # a part never hides a whole
+    out.parent.mkdir(exist_ok=True)
+    document = {"date": stamp.isoformat(timespec="seconds"), "machine": host,
+                "seconds": round(elapsed), "settings": {
+                    "deliveries": N, "concurrency": CONCURRENCY, "rate": RATE,
+                    "latency_seconds": LATENCY_SECONDS, "warmup_seconds": WARMUP,
+                    "idle_seconds": IDLE_SECONDS,
+                    "soak": SOAK, "soak_rate": SOAK_RATE, "sections": sorted(SECTIONS)},
+                "figures": [asdict(f) for f in run.figures], "raw": run.raw}  # fmt: skip
+    out.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"written to {out.relative_to(ROOT.parent)}")
+    if os.environ.get("BENCH_STRICT") and any(f.passed is False for f in run.figures):
+        sys.exit(1)  # a benchmark reports; only when asked does a missed target fail it
+
+
+if __name__ == "__main__":
+    main()
