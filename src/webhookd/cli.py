@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 from typing import Annotated, Any
 
 import typer
@@ -71,6 +72,7 @@ def serve(
 
     settings = _settings(host=host, port=port, database_url=database_url)
     _logging(settings)
+    _check_port_free(settings.host, settings.port)
     try:
         application = create_app(settings, run_worker=not no_worker)
     except WebhookdError as exc:
@@ -90,6 +92,22 @@ def serve(
         server_header=False,
         log_config=None,  # logging is configured above (text or JSON), uvicorn's included
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before printing tokens or starting a worker when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            typer.secho(
+                f"webhookd: cannot listen on {host}:{port} ({exc.strerror}); another "
+                "process has it: stop it, or set WEBHOOKD_PORT (or --port) to a free port",
+                fg="red", err=True,
+            )  # fmt: skip
+            raise typer.Exit(2) from None
 
 
 def _logging(settings: config.Settings) -> None:

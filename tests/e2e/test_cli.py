@@ -3,6 +3,7 @@
 import json
 import re
 import shlex
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,15 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
     wrong = webhookd("reseal", env=cli_env(tmp_path, WEBHOOKD_SECRET_KEY=new_key()), cwd=tmp_path)
     assert wrong.returncode == 1
     assert "cannot be opened" in wrong.stderr
+
+
+def test_a_taken_port_is_a_clear_error_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = webhookd("serve", "--port", str(port), env=cli_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "WEBHOOKD_PORT" in result.stderr
+    assert "TOKEN" not in result.stdout  # no token printed for a server that never ran
