@@ -40,3 +40,11 @@ async def test_answer_status_excerpt_and_retry_after(sender: Sender) -> None:
     assert request.body == b'{"a":1}'
     assert request.headers["x-test"] == "1"
     assert request.headers["accept-encoding"] == "identity"
+
+
+async def test_an_answer_with_nul_bytes_is_kept_as_storable_text(sender: Sender) -> None:
+    """PostgreSQL text cannot hold U+0000: a receiver's NUL must not make its attempt (and
+    every other result settled with it) impossible to record."""
+    with Receiver(lambda _: (500, b"oops\x00\x00 tail")) as receiver:
+        result = await sender.post(receiver.url, b"{}", {})
+    assert result.response_excerpt == "oops\ufffd\ufffd tail"

@@ -7,11 +7,19 @@ import time
 import pytest
 
 from tests import postgres
+from webhookd.delivery.worker import Settler
 from webhookd.domain import ids
-from webhookd.domain.models import Event, Webhook
+from webhookd.domain.models import (
+    Attempt,
+    DeliveryStatus,
+    Event,
+    SendResult,
+    Settlement,
+    Webhook,
+)
 from webhookd.errors import Invalid, Unavailable
 from webhookd.store import postgres as pg
-from webhookd.store.base import DeliveryFilter
+from webhookd.store.base import ClaimRequest, DeliveryFilter
 from webhookd.store.postgres import PostgresStore
 
 pg_schema = postgres.pg_schema
@@ -80,3 +88,40 @@ async def test_the_longest_schema_name_still_publishes_and_wakes_workers() -> No
     finally:
         await store.close()
         postgres.admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def test_one_unstorable_result_does_not_roll_back_the_others(pg_schema: str) -> None:
+    """A settle batch with one result PostgreSQL refuses: the rest are still committed."""
+    store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
+    await store.open()
+    try:
+        hook = Webhook(
+            id=ids.new_id(ids.WEBHOOK, 0), tenant_id="a", url="https://example.com/hook",
+            events=("*",), description="", secret=ids.new_secret(), active=True, created_at=0,
+        )  # fmt: skip
+        await store.create_webhook(hook)
+        for n in range(3):
+            await store.publish(Event(ids.new_id(ids.EVENT, n), "a", "x", b"{}", n), None, 1)
+        jobs = await store.claim(ClaimRequest(10, 60_000, 3, 3, 100, {}))
+        results = [
+            Settlement(job, Attempt(job.delivery_id, 20, SendResult(200, None, 1, excerpt)),
+                       DeliveryStatus.DELIVERED)
+            for job, excerpt in zip(jobs, ["ok", "bad\x00", "ok"], strict=True)
+        ]  # fmt: skip
+        settler = Settler(store, 86_400_000, batch=10, delay=0.05)
+        outcomes = await asyncio.gather(
+            *(settler.settle(r) for r in results), return_exceptions=True
+        )
+        assert [isinstance(o, Invalid) for o in outcomes] == [False, True, False]
+        statuses = []
+        for job in jobs:
+            detail = await store.get_delivery("a", hook.id, job.delivery_id, 30)
+            assert detail is not None
+            statuses.append(detail.delivery.status)
+        assert statuses == [
+            DeliveryStatus.DELIVERED,
+            DeliveryStatus.PENDING,
+            DeliveryStatus.DELIVERED,
+        ]
+    finally:
+        await store.close()

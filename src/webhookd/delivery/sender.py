@@ -88,6 +88,10 @@ class Sender:
         if answer.status is not None and error is not None:
             error = f"answer cut short: {error}"
         excerpt = b"".join(answer.chunks)[: self.excerpt_bytes].decode("utf-8", "replace")
+        # A receiver's answer is stored as text; PostgreSQL text cannot hold U+0000.
+        excerpt = excerpt.replace("\x00", "\ufffd")
+        if error is not None:
+            error = error.replace("\x00", "\ufffd")
         return SendResult(answer.status, error, duration_ms, excerpt, answer.retry_after)
 
     def _describe(self, exc: Exception) -> str:

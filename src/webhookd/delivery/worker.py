@@ -113,15 +113,26 @@ class Settler:
     async def _commit(self, batch: Sequence[tuple[Settlement, asyncio.Future[None]]]) -> None:
         try:
             await self.store.settle([s for s, _ in batch], self.disable_after_ms)
+        except Unavailable as exc:
+            self._fail(batch, exc)  # the database is away: every result waits for its lease
         except Exception as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-                    done.exception()  # read here: a caller that was cancelled never will
+            if len(batch) == 1:
+                self._fail(batch, exc)
+                return
+            # One bad result must not roll back everyone else's: settle them one by one.
+            for one in batch:
+                await self._commit([one])
         else:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+
+    @staticmethod
+    def _fail(batch: Sequence[tuple[Settlement, asyncio.Future[None]]], exc: Exception) -> None:
+        for _, done in batch:
+            if not done.done():
+                done.set_exception(exc)
+                done.exception()  # read here: a caller that was cancelled never will
 
 
 class Worker:

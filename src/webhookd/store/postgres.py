@@ -35,8 +35,12 @@ DOWN = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InternalClientError,  # e.g. a protocol state left by a dropped link
+    # Transient by nature: the same call succeeds when made again.
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
 )
-"""Errors that mean "the database cannot be reached right now", not "the query is wrong"."""
+"""Errors that mean "try again shortly" (the database is away, or a transient lock
+conflict), not "the query is wrong": they answer 503."""
 
 
 Conn = asyncpg.Connection | PoolConnectionProxy

@@ -232,6 +232,8 @@ def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[
     if not settlements:
         return 0
     ids_json = orjson.dumps(sorted(s.job.delivery_id for s in settlements)).decode()
+    hooks_json = orjson.dumps(sorted({s.job.webhook_id for s in settlements})).decode()
+    yield _all("lock_webhooks", ids=hooks_json)  # webhook rows before deliveries, as DELETE does
     holders = yield _all("lease_holders", ids=ids_json)
     held = {row["id"]: row["lease_token"] for row in holders}
     mine = [s for s in settlements if held.get(s.job.delivery_id) == s.job.lease_token]

@@ -61,7 +61,10 @@ SELECT id, deliveries, created_at, request_hash FROM events
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
 
 -- name: active_webhooks
-SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id;
+-- KEY SHARE: a webhook deleted while this publish runs waits for it, instead of the
+-- publish failing on the deliveries' foreign key. Updates (toggle, settle) don't wait.
+SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id
+   FOR KEY SHARE;
 
 -- name: insert_event
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
@@ -229,7 +232,7 @@ SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason I
 
 -- name: lock_webhook
 -- A read-modify-write of one webhook (rotate) holds its row until commit.
-SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR UPDATE;
+SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR NO KEY UPDATE;
 
 -- name: lock_key
 -- Transactions about one (tenant, key) wait for each other: publishes with one
@@ -239,3 +242,10 @@ SELECT pg_advisory_xact_lock(hashtext(:tenant::text || chr(31) || :key::text));
 
 -- name: count_webhooks
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
+
+-- name: lock_webhooks
+-- A settle batch locks its webhooks first, in id order, then its deliveries: the order
+-- DELETE FROM webhooks takes them (the row, then its cascade), so the two cannot deadlock.
+SELECT id FROM webhooks
+ WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+ ORDER BY id FOR NO KEY UPDATE;

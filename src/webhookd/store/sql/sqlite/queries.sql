@@ -221,3 +221,6 @@ SELECT 1;
 
 -- name: count_webhooks
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
+
+-- name: lock_webhooks
+SELECT id FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
