@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests import postgres
+from tests.store.test_contract import webhook
 from webhookd.delivery.worker import Settler
 from webhookd.domain import ids
 from webhookd.domain.models import (
@@ -15,7 +16,6 @@ from webhookd.domain.models import (
     Event,
     SendResult,
     Settlement,
-    Webhook,
 )
 from webhookd.errors import Invalid, Unavailable
 from webhookd.store import postgres as pg
@@ -74,10 +74,7 @@ async def test_the_longest_schema_name_still_publishes_and_wakes_workers() -> No
     store = PostgresStore(postgres.URL, schema=schema, pool_size=2)
     await store.open()
     try:
-        hook = Webhook(
-            id=ids.new_id(ids.WEBHOOK, 0), tenant_id="a", url="https://example.com/hook",
-            events=("*",), description="", secret=ids.new_secret(), active=True, created_at=0,
-        )  # fmt: skip
+        hook = webhook()
         await store.create_webhook(hook)
         waiter = asyncio.create_task(store.wait_for_work(5.0))
         await asyncio.sleep(0.1)
@@ -95,10 +92,7 @@ async def test_one_unstorable_result_does_not_roll_back_the_others(pg_schema: st
     store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
     await store.open()
     try:
-        hook = Webhook(
-            id=ids.new_id(ids.WEBHOOK, 0), tenant_id="a", url="https://example.com/hook",
-            events=("*",), description="", secret=ids.new_secret(), active=True, created_at=0,
-        )  # fmt: skip
+        hook = webhook()
         await store.create_webhook(hook)
         for n in range(3):
             await store.publish(Event(ids.new_id(ids.EVENT, n), "a", "x", b"{}", n), None, 1)
