@@ -27,10 +27,13 @@ def test_attempts_are_counted_by_outcome_with_their_latency(app_factory: Any) ->
         publish(client, "tenant-a", "verification.completed")
         ok.wait_for(1)
         broken.wait_for(1)
+        # Attempts are counted when they end; the queue gauges read the database,
+        # which sees an outcome only once its settle batch commits a moment later.
         metrics = wait_until(
             lambda: (
                 (m := scrape(client))
                 and m.get(("webhookd_deliveries_total", (("outcome", "retry"),)))
+                and m.get(("webhookd_queue_pending", ())) == 1
                 and m
             ),
         )
