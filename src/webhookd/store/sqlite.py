@@ -1,14 +1,23 @@
 """The embedded default Store: one SQLite file, WAL mode.
 
-All database work runs on one dedicated thread holding one connection, one hand-off
-per transaction: the event loop never blocks on disk, and there is one writer path.
-Writers take the lock up front (`BEGIN IMMEDIATE`); `busy_timeout` covers another
-process (such as `webhookd emit`) writing the same file. New work wakes the
-in-process worker through an asyncio.Event; other processes' work is found by polling.
-Statements live in `sql/sqlite/queries.sql`; the transactions in programs.py.
+Two connections. The API's reads and its durable writes (events, webhook changes)
+run on one dedicated thread, one hand-off per transaction, so the event loop never
+waits on the disk for them. The worker's queue bookkeeping (claims and settles: short,
+bounded batches that commit with `synchronous=NORMAL`, so never an fsync) runs on
+the event loop itself, on a second connection: a hand-off to the thread and the GIL
+going back and forth cost more than the transaction (docs/performance.md). Writes of
+this process take turns through one asyncio lock, so the loop never waits for the
+thread's write lock; if another process (such as `webhookd emit`) holds the file's
+lock, the bookkeeping goes to the thread, which waits for it (`busy_timeout`). The
+loop never checkpoints the WAL either: the thread does, every so many bookkeeping
+commits. New work wakes the in-process worker through an asyncio.Event; other
+processes' work is found by polling. Statements live in `sql/sqlite/queries.sql`; the
+transactions in programs.py.
 """
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 import sys
 from collections.abc import Mapping
@@ -24,7 +33,9 @@ from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
 Q = queries.load("sqlite")
+log = logging.getLogger("webhookd.store")
 SWITCH_INTERVAL = 0.0005  # seconds
+CHECKPOINT_EVERY = 200  # bookkeeping commits on the loop between WAL checkpoints
 
 
 def _execute(conn: sqlite3.Connection, op: Op) -> Any:
@@ -38,6 +49,21 @@ def _execute(conn: sqlite3.Connection, op: Op) -> Any:
     return cursor.rowcount
 
 
+def _transaction(conn: sqlite3.Connection, program: Program[T], begin: str) -> T:
+    conn.execute(begin)
+    try:
+        result = _drive(conn, program)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+    return result
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 def _drive(conn: sqlite3.Connection, program: Program[T]) -> T:
     """Run a program's statements in order, feeding each result back to it."""
     try:
@@ -49,60 +75,106 @@ def _drive(conn: sqlite3.Connection, program: Program[T]) -> T:
         return result
 
 
+class _Busy:
+    """Another process holds the database's write lock."""
+
+
+BUSY = _Busy()
+
+
 class SQLiteStore(ProgramStore):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhookd-sqlite")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # the database thread's
+        self._queue_conn: sqlite3.Connection | None = None  # the event loop's (bookkeeping)
+        self._writing = asyncio.Lock()  # one write transaction of this process at a time
         self._work = asyncio.Event()
+        self._commits = 0  # bookkeeping commits since the last checkpoint
+        self._checkpoint: asyncio.Task[None] | None = None
 
     async def run(
         self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
     ) -> T:
-        """Non-durable programs (claims, settles) commit with `synchronous=NORMAL`: no
-        fsync of their own. The WAL is written in order, so the next durable commit (a
-        publish, `synchronous=FULL`) syncs them too; a power cut may lose only the
+        """Durable programs and reads run on the database thread. Non-durable ones
+        (claims, settles) run on the event loop and commit with `synchronous=NORMAL`:
+        no fsync of their own. The WAL is written in order, so the next durable commit
+        (a publish, `synchronous=FULL`) syncs them too; a power cut may lose only the
         bookkeeping after the last durable commit, which makes a delivery be leased or
-        sent again. A killed process loses nothing either way. The one writer thread
-        no longer waits on the disk for every delivery."""
-
-        def transaction() -> T:
-            conn = self._conn
-            if conn is None:
-                raise Unavailable("The database is closed.")
-            if not durable:
-                conn.execute("PRAGMA synchronous = NORMAL")
-            try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = _drive(conn, program)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-            finally:
-                if not durable:
-                    conn.execute("PRAGMA synchronous = FULL")
-            return result
-
-        loop = asyncio.get_running_loop()
+        sent again. A killed process loses nothing either way."""
         try:
-            result = await loop.run_in_executor(self._executor, transaction)
+            if not write:
+                result = await self._on_thread(program, "BEGIN")
+            else:
+                async with self._writing:
+                    ran = BUSY if durable else self._on_loop(program)
+                    if isinstance(ran, _Busy):
+                        ran = await self._on_thread(program, "BEGIN IMMEDIATE")
+                    result = ran
         except sqlite3.OperationalError as exc:
             raise Unavailable(f"The database is unavailable ({exc}); try again shortly.") from exc
         if announce:
             self._work.set()
         return result
 
+    async def _on_thread(self, program: Program[T], begin: str) -> T:
+        conn = self._conn
+        if conn is None:
+            raise Unavailable("The database is closed.")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _transaction, conn, program, begin)
+
+    def _on_loop(self, program: Program[T]) -> T | "_Busy":
+        """Run `program` here and now; BUSY, with the program untouched, when another
+        process holds the write lock."""
+        conn = self._queue_conn
+        if conn is None:
+            raise Unavailable("The database is closed.")
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # busy_timeout 0: never waits on the loop
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            return BUSY
+        try:
+            result = _drive(conn, program)
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and self._checkpoint is None:
+            self._commits = 0
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal())
+        return result
+
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database on the thread, between two writes of this
+        process: the next write can then start the WAL over instead of growing it (a
+        checkpoint racing a writer never catches up, and the WAL would grow forever)."""
+        try:
+            async with self._writing:
+                conn = self._conn
+                if conn is not None:
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(self._executor, _checkpoint, conn)
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpoint = None
+
     def _connect(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._open_connection(synchronous="FULL", busy_ms=5000)
+
+    def _open_connection(self, synchronous: str, busy_ms: int) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._conn = conn
+        return conn
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -137,10 +209,19 @@ class SQLiteStore(ProgramStore):
         try:
             await loop.run_in_executor(self._executor, self._connect)
             await loop.run_in_executor(self._executor, self._migrate)
+            # The loop's connection: it never waits for a lock nor checkpoints the WAL.
+            self._queue_conn = self._open_connection(synchronous="NORMAL", busy_ms=0)
+            self._queue_conn.execute("PRAGMA wal_autocheckpoint = 0")
         except sqlite3.Error as exc:
             raise Unavailable(f"Cannot open {self._path} ({exc}).") from exc
 
     async def close(self) -> None:
+        if self._queue_conn is not None:
+            self._queue_conn.close()
+            self._queue_conn = None
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
