@@ -24,6 +24,7 @@ from webhookd.domain.models import SendResult
 
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_BYTES = 4 * 1024
+CHECKED_URLS = 4096  # URLs whose literal check is remembered (the policy never changes)
 
 
 class Sender:
@@ -42,6 +43,7 @@ class Sender:
         self.max_response_bytes = max_response_bytes
         self.excerpt_bytes = excerpt_bytes
         self._session: aiohttp.ClientSession | None = None
+        self._checked: dict[str, str | None] = {}  # url -> why it is blocked, or None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -113,17 +115,32 @@ class Sender:
         return f"could not send: {type(exc).__name__}: {exc}"
 
     def _check_destination(self, url: str) -> None:
-        """Checks the resolver cannot make: the scheme, and hosts that are IP literals."""
+        """Checks the resolver cannot make: the scheme, and hosts that are IP literals.
+        The verdict depends only on the URL and the policy, so it is remembered (the
+        address a name resolves to is checked at every connection, by the resolver)."""
+        if url not in self._checked:
+            if len(self._checked) >= CHECKED_URLS:
+                self._checked.clear()
+            self._checked[url] = self._blocked(url)
+        reason = self._checked[url]
+        if reason is not None:
+            raise guard.BlockedAddress(reason)
+
+    def _blocked(self, url: str) -> str | None:
         parts = urlsplit(url)
         if self.policy.require_https and parts.scheme != "https":
-            raise guard.BlockedAddress("https is required (WEBHOOKD_REQUIRE_HTTPS)")
-        guard.check_literal(parts.hostname or "", self.policy)
+            return "https is required (WEBHOOKD_REQUIRE_HTTPS)"
+        try:
+            guard.check_literal(parts.hostname or "", self.policy)
+        except guard.BlockedAddress as blocked:
+            return str(blocked)
+        return None
 
     async def _read_capped(self, response: aiohttp.ClientResponse, chunks: list[bytes]) -> None:
         """At most `max_response_bytes` of the body into `chunks`; the rest is never read.
         What arrived before a deadline stays in `chunks`."""
         size = 0
-        while size < self.max_response_bytes:
+        while size < self.max_response_bytes and not response.content.at_eof():
             chunk = await response.content.read(self.max_response_bytes - size)
             if not chunk:
                 break
