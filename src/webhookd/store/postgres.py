@@ -49,8 +49,11 @@ Conn = asyncpg.Connection | PoolConnectionProxy
 async def _execute(conn: Conn, op: Op) -> Any:
     query = P[op.query]
     if not isinstance(op.params, Mapping):
-        await conn.executemany(query.sql, [query.args(params) for params in op.params])
-        return len(op.params)
+        # A batch is one statement over arrays (`unnest`), one per column: PostgreSQL
+        # runs one UPDATE or INSERT for the batch instead of one per row.
+        rows = op.params
+        await conn.execute(query.sql, *([row[name] for row in rows] for name in query.names))
+        return len(rows)
     args = query.args(op.params)
     if op.returning == "all":
         return await conn.fetch(query.sql, *args)

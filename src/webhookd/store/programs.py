@@ -42,6 +42,9 @@ Returning = Literal["all", "one", "count", "run", "many"]
 
 @dataclass(frozen=True, slots=True)
 class Op:
+    """One statement. A "many" op carries a batch of parameter sets; its query is only
+    ever run that way (PostgreSQL writes it as one statement over arrays)."""
+
     query: str
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     returning: Returning = "run"
@@ -206,20 +209,23 @@ def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]
 
 
 def claim(request: ClaimRequest, token: str) -> Program[list[Job]]:
-    picked: list[str] = []
+    """Two statements: what is due in both lanes, then the lease of the fair pick with
+    each job's webhook and body. Retries go first, up to their own slots; first
+    attempts take whatever is left, so a retry backlog cannot starve new events."""
     busy = dict(request.busy)
-    for lane, slots in rows.lanes(request):
-        room = slots(len(picked))
-        if room <= 0:
-            continue
-        saturated = orjson.dumps([w for w, n in busy.items() if n >= request.per_webhook])
-        due = yield _all(lane, now=request.now_ms, saturated=saturated.decode(), limit=room * 4)
-        picked += rows.take_fairly(due, room, request.per_webhook, busy)
+    retry_room = max(0, min(request.retry_slots, request.slots))
+    saturated = orjson.dumps([w for w, n in busy.items() if n >= request.per_webhook]).decode()
+    due = yield _all("due", now=request.now_ms, saturated=saturated,
+                     retry_limit=retry_room * 4, first_limit=max(0, request.slots) * 4)  # fmt: skip
+    retries = [row for row in due if row["retry"]]
+    picked = rows.take_fairly(retries, retry_room, request.per_webhook, busy)
+    firsts = [row for row in due if not row["retry"]]
+    picked += rows.take_fairly(firsts, request.slots - len(picked), request.per_webhook, busy)
     if not picked:
         return []
     ids = orjson.dumps(picked).decode()
-    yield _run("lease", until=request.now_ms + request.lease_ms, token=token, ids=ids)
-    leased = yield _all("leased_jobs", token=token, ids=ids)
+    leased = yield _all("lease_jobs", until=request.now_ms + request.lease_ms, token=token,
+                        ids=ids)  # fmt: skip
     return [rows.job(row, token) for row in leased]
 
 
@@ -299,7 +305,7 @@ def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str
     yield Op("insert_event", rows.event_params(event, None, 1))
     delivery = rows.delivery_params(event, webhook.id, attempt.delivery_id, status, manual=True)
     yield Op("insert_tested_delivery", {**delivery, "http_status": attempt.result.http_status})
-    yield Op("record_attempt", rows.attempt_params(attempt))
+    yield Op("record_attempt", [rows.attempt_params(attempt)], "many")
     yield _run("touch_webhook", at=attempt.attempted_at, id=webhook.id)
     if attempt.result.ok:
         yield _run("webhook_succeeded", id=webhook.id)  # any success resets the failure clock

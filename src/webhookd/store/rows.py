@@ -4,7 +4,7 @@ Rows are anything indexable by column name (sqlite3.Row, asyncpg.Record); parame
 are dicts keyed by the names the queries use.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -22,7 +22,6 @@ from webhookd.domain.models import (
     Settlement,
     Webhook,
 )
-from webhookd.store.base import ClaimRequest
 
 Row = Mapping[str, Any]
 
@@ -147,15 +146,6 @@ def failing_too_long(state: Row | None, now_ms: int, disable_after_ms: int) -> s
     if now_ms - state["failing_since"] < disable_after_ms:
         return None
     return retry.disabled_for_failing(state["failing_since"], now_ms)
-
-
-def lanes(request: ClaimRequest) -> list[tuple[str, Callable[[int], int]]]:
-    """The claim's lanes in order, each with its room given how many are taken so far:
-    retries first, up to their own slots; then first attempts in whatever is left."""
-    return [
-        ("due_retry", lambda taken: min(request.retry_slots, request.slots) - taken),
-        ("due_first", lambda taken: request.slots - taken),
-    ]
 
 
 def take_fairly(due: Iterable[Row], room: int, per_webhook: int, busy: dict[str, int]) -> list[str]:

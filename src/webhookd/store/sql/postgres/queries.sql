@@ -37,10 +37,12 @@ UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0),
 
 -- name: webhook_triggered
 -- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
-UPDATE webhooks
-   SET last_triggered_at = greatest(coalesce(last_triggered_at, 0), :at::bigint),
-       failing_since = CASE WHEN :ok::boolean THEN NULL ELSE failing_since END
- WHERE id = :id;
+-- A "many" statement: each parameter is the array of that column over the batch.
+UPDATE webhooks AS w
+   SET last_triggered_at = greatest(coalesce(w.last_triggered_at, 0), t.at),
+       failing_since = CASE WHEN t.ok THEN NULL ELSE w.failing_since END
+  FROM unnest(:at::bigint[], :ok::boolean[], :id::text[]) AS t (at, ok, id)
+ WHERE w.id = t.id;
 
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL;
@@ -72,9 +74,15 @@ INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, de
 VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
 
 -- name: insert_delivery
+-- A "many" statement: each parameter is the array of that column over the batch.
 INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
                         next_attempt_at, manual, created_at)
-VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, :attempts, :at, :manual, :at);
+SELECT id, event_id, webhook_id, tenant, type, status, attempts, at, manual, at
+  FROM unnest(:id::text[], :event_id::text[], :webhook_id::text[], :tenant::text[],
+              :type::text[], :status::text[], :attempts::integer[], :at::bigint[],
+              :manual::boolean[])
+       AS t (id, event_id, webhook_id, tenant, type, status, attempts, at, manual)
+ ORDER BY id;
 
 -- name: insert_tested_delivery
 INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
@@ -82,35 +90,38 @@ INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status,
 VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :at, :at,
         :http_status);
 
--- name: due_first
--- Rows another worker is claiming are skipped, not waited for.
-SELECT id, webhook_id FROM deliveries
- WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
-   AND (locked_until IS NULL OR locked_until < :now)
-   AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
- ORDER BY next_attempt_at LIMIT :limit
-   FOR UPDATE SKIP LOCKED;
+-- name: due
+-- Both lanes of a claim in one round trip: retries (up to :retry_limit), then first
+-- attempts (up to :first_limit), each oldest first on its own partial index. Rows
+-- another worker is claiming are skipped, not waited for.
+SELECT id, webhook_id, true AS retry FROM (
+    SELECT id, webhook_id FROM deliveries
+     WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
+       AND (locked_until IS NULL OR locked_until < :now)
+       AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
+     ORDER BY next_attempt_at LIMIT :retry_limit
+       FOR UPDATE SKIP LOCKED) AS retries
+UNION ALL
+SELECT id, webhook_id, false FROM (
+    SELECT id, webhook_id FROM deliveries
+     WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
+       AND (locked_until IS NULL OR locked_until < :now)
+       AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
+     ORDER BY next_attempt_at LIMIT :first_limit
+       FOR UPDATE SKIP LOCKED) AS firsts;
 
--- name: due_retry
-SELECT id, webhook_id FROM deliveries
- WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
-   AND (locked_until IS NULL OR locked_until < :now)
-   AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
- ORDER BY next_attempt_at LIMIT :limit
-   FOR UPDATE SKIP LOCKED;
-
--- name: lease
-UPDATE deliveries SET locked_until = :until, lease_token = :token
- WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
-
--- name: leased_jobs
-SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, w.old_secrets,
-       w.active, e.body
-  FROM deliveries d
-  JOIN webhooks w ON w.id = d.webhook_id
-  JOIN events e ON e.id = d.event_id
- WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
-   AND d.lease_token = :token;
+-- name: lease_jobs
+-- Lease the picked deliveries and return each with what sending it needs.
+WITH leased AS (
+    UPDATE deliveries SET locked_until = :until, lease_token = :token
+     WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+    RETURNING id, webhook_id, event_id, event_type, attempts, manual
+)
+SELECT l.id, l.webhook_id, l.event_type, l.attempts, l.manual, w.url, w.secret,
+       w.old_secrets, w.active, e.body
+  FROM leased l
+  JOIN webhooks w ON w.id = l.webhook_id
+  JOIN events e ON e.id = l.event_id;
 
 -- name: lease_holders
 -- Who holds each lease of a settle batch; locked until the batch commits.
@@ -121,17 +132,25 @@ SELECT id, lease_token FROM deliveries
 
 -- name: settle
 -- Applies only while the caller still holds the lease.
-UPDATE deliveries
-   SET status = :status, next_attempt_at = coalesce(:next_at::bigint, next_attempt_at),
-       attempts = attempts + :attempted, last_attempt_at = coalesce(:at::bigint, last_attempt_at),
-       last_http_status = coalesce(:http_status::integer, last_http_status),
+-- A "many" statement: each parameter is the array of that column over the batch. The
+-- rows are already locked (lease_holders, in id order), so the join order is harmless.
+UPDATE deliveries AS d
+   SET status = t.status, next_attempt_at = coalesce(t.next_at, d.next_attempt_at),
+       attempts = d.attempts + t.attempted, last_attempt_at = coalesce(t.at, d.last_attempt_at),
+       last_http_status = coalesce(t.http_status, d.last_http_status),
        locked_until = NULL, lease_token = NULL
- WHERE id = :id AND lease_token = :token;
+  FROM unnest(:status::text[], :next_at::bigint[], :attempted::integer[], :at::bigint[],
+              :http_status::integer[], :id::text[], :token::text[])
+       AS t (status, next_at, attempted, at, http_status, id, token)
+ WHERE d.id = t.id AND d.lease_token = t.token;
 
 -- name: record_attempt
+-- A "many" statement: each parameter is the array of that column over the batch.
 INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error,
                       response_excerpt, request_headers)
-VALUES (:delivery_id, :at, :duration_ms, :http_status, :error, :excerpt, :headers);
+SELECT * FROM unnest(:delivery_id::text[], :at::bigint[], :duration_ms::integer[],
+                     :http_status::integer[], :error::text[], :excerpt::text[],
+                     :headers::text[]);
 
 -- name: list_deliveries
 -- The delivery log, newest first. `= ANY (ARRAY[…])` and the ORDER BY on the index's

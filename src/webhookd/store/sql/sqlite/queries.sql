@@ -78,31 +78,33 @@ INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status,
 VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :at, :at,
         :http_status);
 
--- name: due_first
-SELECT id, webhook_id FROM deliveries
- WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
-   AND (locked_until IS NULL OR locked_until < :now)
-   AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
- ORDER BY next_attempt_at LIMIT :limit;
+-- name: due
+-- Both lanes of a claim in one statement: retries (up to :retry_limit), then first
+-- attempts (up to :first_limit), each oldest first on its own partial index.
+SELECT id, webhook_id, 1 AS retry FROM (
+    SELECT id, webhook_id FROM deliveries
+     WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
+       AND (locked_until IS NULL OR locked_until < :now)
+       AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
+     ORDER BY next_attempt_at LIMIT :retry_limit)
+UNION ALL
+SELECT id, webhook_id, 0 FROM (
+    SELECT id, webhook_id FROM deliveries
+     WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
+       AND (locked_until IS NULL OR locked_until < :now)
+       AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
+     ORDER BY next_attempt_at LIMIT :first_limit);
 
--- name: due_retry
-SELECT id, webhook_id FROM deliveries
- WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
-   AND (locked_until IS NULL OR locked_until < :now)
-   AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
- ORDER BY next_attempt_at LIMIT :limit;
-
--- name: lease
+-- name: lease_jobs
+-- Lease the picked deliveries and return each with what sending it needs.
 UPDATE deliveries SET locked_until = :until, lease_token = :token
- WHERE id IN (SELECT value FROM json_each(:ids));
-
--- name: leased_jobs
-SELECT d.id, d.webhook_id, d.event_type, d.attempts, d.manual, w.url, w.secret, w.old_secrets,
-       w.active, e.body
-  FROM deliveries d
-  JOIN webhooks w ON w.id = d.webhook_id
-  JOIN events e ON e.id = d.event_id
- WHERE d.id IN (SELECT value FROM json_each(:ids)) AND d.lease_token = :token;
+ WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING id, webhook_id, event_type, attempts, manual,
+          (SELECT url FROM webhooks w WHERE w.id = webhook_id) AS url,
+          (SELECT secret FROM webhooks w WHERE w.id = webhook_id) AS secret,
+          (SELECT old_secrets FROM webhooks w WHERE w.id = webhook_id) AS old_secrets,
+          (SELECT active FROM webhooks w WHERE w.id = webhook_id) AS active,
+          (SELECT body FROM events e WHERE e.id = event_id) AS body;
 
 -- name: lease_holders
 -- Who holds each lease of a settle batch; locked until the batch commits.
