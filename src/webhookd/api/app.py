@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 
 from webhookd import __version__, store
 from webhookd.api import auth, deliveries, events, examples, limits, ops, responses, webhooks
@@ -18,6 +19,12 @@ from webhookd.metrics import Metrics
 from webhookd.service import Service
 from webhookd.store.base import Store
 from webhookd.web import routes as page_routes
+
+# FastAPI's OpenTelemetry layer asks for the global providers on every request; webhookd
+# exports Prometheus metrics and structured logs instead, so it is switched off.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+}  # fmt: skip
 
 
 def create_app(
@@ -52,6 +59,7 @@ def create_app(
         summary="Webhook management and signed, durable delivery.",
         lifespan=lifespan,
         redirect_slashes=False,
+        telemetry=NO_TELEMETRY,
     )
     app.state.metrics = measured
     responses.install(app)
