@@ -216,6 +216,24 @@ async def test_no_webhook_gets_more_than_its_share(store: Store) -> None:
     assert per_hook == {slow.id: 1, fast.id: 2}
 
 
+async def test_a_retry_left_out_of_its_lane_does_not_use_its_webhooks_share(store: Store) -> None:
+    busy, other = webhook(), webhook()
+    await store.create_webhook(busy)
+    for offset in range(3):
+        await store.publish(event(at=T0 + offset), None, DAY)
+    for job in await claim(store, T0 + 10, 3):  # three failed attempts: now retries
+        await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 20, next_at=T0 + 30)], DAY)
+    await store.create_webhook(other)
+    for offset in range(3):
+        await store.publish(event(at=T0 + 40 + offset), None, DAY)
+    # One retry slot: one retry of `busy` goes, and its share (2) still has room for one
+    # of its first attempts; `other` fills the rest.
+    picked = await claim(store, T0 + 100, 4, retry_slots=1, per_webhook=2)
+    mine = sorted(job.attempts for job in picked if job.webhook_id == busy.id)
+    assert mine == [0, 1]
+    assert sum(job.webhook_id == other.id for job in picked) == 2
+
+
 async def test_success_resets_the_failure_clock_and_long_failure_disables(store: Store) -> None:
     hook = webhook()
     await store.create_webhook(hook)
