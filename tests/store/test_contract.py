@@ -456,3 +456,24 @@ async def test_a_tenant_cannot_create_more_webhooks_than_its_limit(store: Store)
     assert len(refused) == 2  # even when the creates race each other
     assert len(await store.list_webhooks("a")) == 3
     await store.create_webhook(webhook("b"), limit=3)  # the limit is per tenant
+
+
+async def test_a_webhook_the_retry_lane_fills_does_not_crowd_out_first_attempts(
+    store: Store,
+) -> None:
+    busy, other = webhook(), webhook()
+    await store.create_webhook(busy)
+    await store.publish(event(at=T0), None, DAY)
+    [job] = await claim(store, T0 + 10, 1)
+    await store.settle([settled(job, DeliveryStatus.PENDING, T0 + 20, next_at=T0 + 30)], DAY)
+    for offset in range(1, 9):  # a backlog of first attempts for the same webhook
+        await store.publish(event(at=T0 + offset), None, DAY)
+    await store.create_webhook(other)
+    await store.publish(event(at=T0 + 9), None, DAY)
+    # The retry takes busy's one slot; the first-attempt slot must go to other, whose
+    # delivery is due behind busy's backlog (which busy may not take: it is at its cap).
+    picked = await claim(store, T0 + 100, 2, retry_slots=1, per_webhook=1)
+    assert sorted((job.webhook_id == other.id, job.attempts) for job in picked) == [
+        (False, 1),
+        (True, 0),
+    ]

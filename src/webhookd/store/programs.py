@@ -210,17 +210,37 @@ def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]
 
 def claim(request: ClaimRequest, token: str) -> Program[list[Job]]:
     """Two statements: what is due in both lanes, then the lease of the fair pick with
-    each job's webhook and body. Retries go first, up to their own slots; first
-    attempts take whatever is left, so a retry backlog cannot starve new events."""
+    each job's webhook and body (three when the retries fill a webhook whose first
+    attempts took up the window fetched for the second lane). Retries go first, up to
+    their own slots; first attempts take whatever is left, so a retry backlog cannot
+    starve new events."""
     busy = dict(request.busy)
     retry_room = max(0, min(request.retry_slots, request.slots))
-    saturated = orjson.dumps([w for w, n in busy.items() if n >= request.per_webhook]).decode()
-    due = yield _all("due", now=request.now_ms, saturated=saturated,
-                     retry_limit=retry_room * 4, first_limit=max(0, request.slots) * 4)  # fmt: skip
+    first_limit = max(0, request.slots) * 4
+    full = {w for w, n in busy.items() if n >= request.per_webhook}
+    due = yield _all("due", now=request.now_ms, saturated=orjson.dumps(sorted(full)).decode(),
+                     retry_limit=retry_room * 4, first_limit=first_limit)  # fmt: skip
     retries = [row for row in due if row["retry"]]
     picked = rows.take_fairly(retries, retry_room, request.per_webhook, busy)
+    room = request.slots - len(picked)
     firsts = [row for row in due if not row["retry"]]
-    picked += rows.take_fairly(firsts, request.slots - len(picked), request.per_webhook, busy)
+    after_retries = dict(busy)
+    taken = rows.take_fairly(firsts, room, request.per_webhook, busy)
+    filled = {w for w, n in after_retries.items() if n >= request.per_webhook} - full
+    if (
+        len(taken) < room
+        and len(firsts) == first_limit
+        and any(row["webhook_id"] in filled for row in firsts)
+    ):
+        # The window of first attempts was fetched before the retries filled some
+        # webhooks, and their rows took it up: look again without them, as the lanes
+        # did when each had its own query (rare: only a retry lane that fills a webhook
+        # with a backlog of first attempts).
+        busy = after_retries
+        due = yield _all("due", now=request.now_ms, retry_limit=0, first_limit=room * 4,
+                         saturated=orjson.dumps(sorted(full | filled)).decode())  # fmt: skip
+        taken = rows.take_fairly(due, room, request.per_webhook, busy)
+    picked += taken
     if not picked:
         return []
     ids = orjson.dumps(picked).decode()
