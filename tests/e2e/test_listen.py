@@ -1,11 +1,13 @@
 """`webhookd listen` as a developer runs it: a real process, real signed POSTs, its lines."""
 
+import http.client
 import re
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -138,6 +140,20 @@ def test_forward_passes_the_same_bytes_and_headers_and_answers_its_status(
         assert got.headers[name.lower()] == headers[name]
     [line] = lines(served)
     assert f"→ 202 (from {receiver.url})" in line
+
+
+def test_forward_adds_no_user_agent_the_delivery_did_not_carry(listen: Listen) -> None:
+    with Receiver() as receiver:
+        served = listen("--secret", SECRET, "--forward", receiver.url)
+        headers = {k: v for k, v in signed().items() if k != "User-Agent"}
+        where = urlsplit(served.base)
+        conn = http.client.HTTPConnection(where.hostname or "", where.port)
+        conn.request("POST", "/", body=BODY, headers=headers)  # http.client adds no UA
+        assert conn.getresponse().status == 200
+        conn.close()
+        [got] = receiver.wait_for(1)
+    assert "user-agent" not in got.headers
+    assert got.headers["x-pacspace-signature"] == headers["X-PacSpace-Signature"]
 
 
 def test_forward_to_nothing_is_a_502_that_says_why(listen: Listen) -> None:

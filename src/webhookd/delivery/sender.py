@@ -82,6 +82,9 @@ class Sender:
                     data=body,
                     headers={**headers, "Accept-Encoding": "identity"},
                     allow_redirects=False,
+                    # Deliveries carry their own User-Agent; a forwarded request
+                    # (`webhookd listen --forward`) without one gets none added.
+                    skip_auto_headers=None if _has_user_agent(headers) else _NO_USER_AGENT,
                 ) as response:
                     answer.status = response.status
                     answer.retry_after = response.headers.get("Retry-After")
@@ -148,6 +151,13 @@ class Sender:
                 break
             chunks.append(chunk)
             size += len(chunk)
+
+
+_NO_USER_AGENT = ("User-Agent",)
+
+
+def _has_user_agent(headers: Mapping[str, str]) -> bool:
+    return "User-Agent" in headers or any(k.lower() == "user-agent" for k in headers)
 
 
 @dataclass

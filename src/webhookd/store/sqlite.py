@@ -133,7 +133,7 @@ class SQLiteStore(ProgramStore):
         try:
             conn.execute("BEGIN IMMEDIATE")  # busy_timeout 0: never waits on the loop
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_*
                 raise
             return BUSY
         try:
