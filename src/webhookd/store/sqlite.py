@@ -51,6 +51,11 @@ def _execute(conn: sqlite3.Connection, op: Op) -> Any:
 
 def _transaction(conn: sqlite3.Connection, program: Program[T], begin: str) -> T:
     conn.execute(begin)
+    return _within(conn, program)
+
+
+def _within(conn: sqlite3.Connection, program: Program[T]) -> T:
+    """Run `program` in the transaction just begun on `conn`; commit, or roll back."""
     try:
         result = _drive(conn, program)
     except BaseException:
@@ -136,12 +141,7 @@ class SQLiteStore(ProgramStore):
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_*
                 raise
             return BUSY
-        try:
-            result = _drive(conn, program)
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+        result = _within(conn, program)
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._commits = 0
