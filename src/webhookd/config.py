@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd import sealing
-from webhookd.domain import catalog, network, ratelimit, retry
+from webhookd.domain import catalog, circuit, network, ratelimit, retry
 from webhookd.errors import Invalid
 from webhookd.sealing import Sealer
 
@@ -61,8 +61,12 @@ class Settings(BaseSettings):
     require_https: bool = False
 
     delivery_timeout: float = Field(15.0, gt=0, le=300)
-    worker_concurrency: int = Field(32, ge=1, le=1024)
-    webhook_concurrency: int = Field(8, ge=1, le=1024)
+    worker_concurrency: int = Field(512, ge=1, le=10_000)
+    webhook_concurrency: int = Field(32, ge=1, le=10_000)
+    slow_attempt: float = Field(5.0, gt=0, le=300)
+    circuit_failures: int = Field(5, ge=0, le=1000)
+    circuit_cooldown: float = Field(30.0, gt=0, le=86400)
+    circuit_max_cooldown: float = Field(600.0, gt=0, le=86400)
     poll_interval: float = Field(1.0, gt=0, le=60)
     retry_schedule: str = ",".join(f"{s:g}" for s in retry.DEFAULT_SCHEDULE)
     retry_jitter: float = Field(0.2, ge=0, le=1)
@@ -210,6 +214,14 @@ class Settings(BaseSettings):
     def retry_policy(self) -> retry.Policy:
         return retry.Policy(
             retry.parse_schedule(self.retry_schedule), self.retry_jitter, self.disable_after
+        )
+
+    @property
+    def breaker(self) -> circuit.Breaker:
+        return circuit.Breaker(
+            self.circuit_failures,
+            round(self.circuit_cooldown * 1000),
+            round(max(self.circuit_max_cooldown, self.circuit_cooldown) * 1000),
         )
 
     @property

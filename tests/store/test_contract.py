@@ -42,7 +42,7 @@ async def claim(
     store: Store, now: int, limit: int, lease: int = 30_000, **request: Any
 ) -> list[Job]:
     fields: dict[str, Any] = {"retry_slots": limit, "per_webhook": 1000, "busy": {}, **request}
-    return await store.claim(ClaimRequest(now, lease, limit, **fields))
+    return (await store.claim(ClaimRequest(now, lease, limit, **fields))).jobs
 
 
 def settled(job: Job, status: DeliveryStatus, at: int, next_at: int | None = None) -> Settlement:

@@ -96,7 +96,7 @@ async def test_one_unstorable_result_does_not_roll_back_the_others(pg_schema: st
         await store.create_webhook(hook)
         for n in range(3):
             await store.publish(Event(ids.new_id(ids.EVENT, n), "a", "x", b"{}", n), None, 1)
-        jobs = await store.claim(ClaimRequest(10, 60_000, 3, 3, 100, {}))
+        jobs = (await store.claim(ClaimRequest(10, 60_000, 3, 3, 100, {}))).jobs
         results = [
             Settlement(job, Attempt(job.delivery_id, 20, SendResult(200, None, 1, excerpt)),
                        DeliveryStatus.DELIVERED)

@@ -115,7 +115,7 @@ async def runtime(
             limits = worker_limits(settings)
             worker = Worker(
                 db, sender, settings.retry_policy, limits,
-                sealer=settings.sealer, now=now, metrics=metrics,
+                sealer=settings.sealer, now=now, metrics=metrics, breaker=settings.breaker,
             )  # fmt: skip
             yield db, sender, worker
         finally:
@@ -130,6 +130,7 @@ def worker_limits(settings: Settings) -> Limits:
         concurrency=settings.worker_concurrency,
         per_webhook=settings.webhook_concurrency,
         reserved_first=settings.worker_concurrency // 4,
+        slow_after=settings.slow_attempt,
         poll_interval=settings.poll_interval,
         retention_ms=round(settings.retention_days * 86_400_000),
         # PostgreSQL tells every worker about new work (LISTEN/NOTIFY), so an idle one

@@ -48,7 +48,9 @@ class Sender:
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
             limit=0,
-            limit_per_host=64,
+            # Per-endpoint windows (domain/flow.py) do the real limiting; this only caps
+            # what many webhooks on one host:port can open together.
+            limit_per_host=256,
             ttl_dns_cache=60,  # holds only answers the guard passed
             resolver=guard.GuardedResolver(self.policy, self.lookup),
         )

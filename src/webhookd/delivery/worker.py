@@ -3,8 +3,11 @@
 Claims happen in batches: the worker claims again once a quarter of its slots are
 free (or when it has nothing in flight), so under load one claim transaction serves
 many deliveries. Retries may use at most `concurrency - reserved_first` slots, so
-fresh events always find room; no webhook gets more than `per_webhook` deliveries in
-flight, so one slow endpoint cannot take every slot. Each claimed delivery is sent in
+fresh events always find room. Each endpoint has a window of deliveries in flight
+that widens with its successes up to `per_webhook` and drops to 1 on a failure or an
+attempt in flight longer than `slow_after` (domain/flow.py); endpoints whose last
+outcome was not a success share at most `unproven_share` of the slots, so however
+many endpoints hang, healthy ones keep their pace. Each claimed delivery is sent in
 its own task. Results are settled by group commit (`Settler`): those that arrive
 within a few milliseconds of each other, up to `settle_batch`, are written in one
 transaction, each still guarded by its lease token; the write is shielded from
@@ -25,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from webhookd.domain import clock as clock_
-from webhookd.domain import retry
+from webhookd.domain import flow, retry
+from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
 from webhookd.metrics import Metrics
@@ -44,9 +48,11 @@ OUTCOMES = {
 @dataclass(frozen=True, slots=True)
 class Limits:
     attempt_timeout: float = 15.0
-    concurrency: int = 32
-    per_webhook: int = 8
-    reserved_first: int = 8  # slots retries may not use
+    concurrency: int = 512
+    per_webhook: int = 32  # the widest an endpoint's window grows
+    reserved_first: int = 64  # slots retries may not use
+    slow_after: float = 5.0  # an attempt in flight this long cuts its endpoint's window
+    unproven_share: float = 0.5  # of the slots, for endpoints not proven healthy
     poll_interval: float = 1.0
     retention_ms: int = 30 * 86_400_000
     purge_every: float = 3600.0
@@ -75,9 +81,17 @@ class Settler:
     result is committed (or raises what the write raised); cancelling the caller
     does not cancel the write."""
 
-    def __init__(self, store: Store, disable_after_ms: int, batch: int, delay: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        disable_after_ms: int,
+        batch: int,
+        delay: float,
+        breaker: Breaker = DEFAULT_BREAKER,
+    ) -> None:
         self.store = store
         self.disable_after_ms = disable_after_ms
+        self.breaker = breaker
         self.batch = batch
         self.delay = delay
         self._waiting: list[tuple[Settlement, asyncio.Future[None]]] = []
@@ -112,7 +126,7 @@ class Settler:
 
     async def _commit(self, batch: Sequence[tuple[Settlement, asyncio.Future[None]]]) -> None:
         try:
-            await self.store.settle([s for s, _ in batch], self.disable_after_ms)
+            await self.store.settle([s for s, _ in batch], self.disable_after_ms, self.breaker)
         except Unavailable as exc:
             self._fail(batch, exc)  # the database is away: every result waits for its lease
         except Exception as exc:
@@ -147,6 +161,7 @@ class Worker:
         now: clock_.Clock = clock_.system_clock,
         jitter: retry.Jitter = default_jitter,
         metrics: Metrics | None = None,
+        breaker: Breaker = DEFAULT_BREAKER,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -158,10 +173,12 @@ class Worker:
         self.metrics = metrics or Metrics(queue=False)
         self._inflight: dict[asyncio.Task[None], Job] = {}  # until the result is committed
         self._sending: dict[str, Job] = {}  # by delivery id: until the answer is in
+        self._started: dict[str, int] = {}  # by delivery id: when its send began
+        self.windows = flow.Windows(limits.per_webhook)
         self._freed = asyncio.Event()  # a send ended, or a result was committed
         self._stopping = asyncio.Event()
         self._settler = Settler(
-            store, policy.disable_after_ms, limits.settle_batch, limits.settle_delay
+            store, policy.disable_after_ms, limits.settle_batch, limits.settle_delay, breaker
         )
         self._opened: dict[str, str] = {}  # sealed secret -> plaintext (opening costs ~20 µs)
         self._retries: list[int] = []  # a heap: when the retries this worker scheduled are due
@@ -179,7 +196,7 @@ class Worker:
                     await self._wait_for_a_slot()
                     continue
                 try:
-                    jobs = await self.store.claim(request)
+                    claimed = await self.store.claim(request)
                 except Exception as exc:  # the loop must outlive any one failure
                     if isinstance(exc, Unavailable):
                         log.warning("claim failed, retrying in %.1f s: %s", backoff, exc.message)
@@ -189,13 +206,18 @@ class Worker:
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.1
+                jobs = claimed.jobs
+                if claimed.wake_at is not None and len(self._retries) < 10_000:
+                    heapq.heappush(self._retries, claimed.wake_at)
                 self._constrained = self._limited(request)
                 if not jobs:
                     await self._idle()
                     continue
                 self._empty_polls = 0
+                started = self.now()
                 for job in jobs:
                     self._sending[job.delivery_id] = job
+                    self._started[job.delivery_id] = started
                     task = asyncio.create_task(self._process(job))
                     self._inflight[task] = job
                     task.add_done_callback(self._done)
@@ -215,29 +237,49 @@ class Worker:
 
     def _claim_request(self) -> ClaimRequest:
         """Slots are counted in requests under way: a delivery whose answer is in and
-        whose result waits for its commit no longer takes one (up to as many again)."""
+        whose result waits for its commit no longer takes one (up to as many again). An
+        endpoint with an attempt in flight longer than `slow_after` is cut to one at a
+        time here, before its attempt ends."""
+        now = self.now()
+        slow_before = now - round(self.limits.slow_after * 1000)
         jobs = list(self._sending.values())
+        for job in jobs:
+            if self._started.get(job.delivery_id, now) < slow_before:
+                self.windows.failed(job.webhook_id)
         retries = sum(1 for job in jobs if job.attempts > 0)
         free = min(
             self.limits.concurrency - len(jobs), 2 * self.limits.concurrency - len(self._inflight)
         )
         retry_room = self.limits.concurrency - self.limits.reserved_first - retries
+        proven = self.windows.proven_endpoints
+        unproven = sum(1 for job in jobs if job.webhook_id not in proven)
         return ClaimRequest(
-            now_ms=self.now(),
+            now_ms=now,
             lease_ms=self.limits.lease_ms,
             slots=free,
             retry_slots=max(0, min(free, retry_room)),
             per_webhook=self.limits.per_webhook,
             busy=Counter(job.webhook_id for job in jobs),
+            caps=self.windows.caps,
+            default_cap=self.windows.initial,
+            unproven_slots=max(0, self._unproven_cap - unproven),
+            proven=proven,
         )
+
+    @property
+    def _unproven_cap(self) -> int:
+        return max(1, int(self.limits.concurrency * self.limits.unproven_share))
 
     def _limited(self, request: ClaimRequest) -> bool:
         """Whether the claim's own limits may have left due work behind: a webhook at its
-        cap, or the retry lane narrowed by retries in flight. Only then can a freed slot
-        make something claimable; otherwise an empty claim means nothing is due."""
+        cap, the retry lane narrowed by retries in flight, or the lane of unproven
+        endpoints full. Only then can a freed slot make something claimable; otherwise
+        an empty claim means nothing is due."""
         retry_cap = min(request.slots, self.limits.concurrency - self.limits.reserved_first)
-        return request.retry_slots < retry_cap or any(
-            n >= request.per_webhook for n in request.busy.values()
+        return (
+            request.retry_slots < retry_cap
+            or request.unproven_slots == 0
+            or any(n >= request.cap(w) for w, n in request.busy.items())
         )
 
     async def _wait_for_a_slot(self) -> None:
@@ -281,6 +323,7 @@ class Worker:
                 settlement = await self._attempt(job)
             finally:
                 del self._sending[job.delivery_id]
+                self._started.pop(job.delivery_id, None)
                 self._freed.set()
             await self._settler.settle(settlement)
             due = settlement.next_attempt_at
@@ -304,6 +347,10 @@ class Worker:
         ]
         headers = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
         result = await self.transport.post(job.url, job.body, headers)
+        if result.ok:
+            self.windows.succeeded(job.webhook_id)
+        else:
+            self.windows.failed(job.webhook_id)
         attempt_no = job.attempts + 1
         decision = self.policy.decide(result, attempt_no, self.now(), self.jitter, job.manual)
         outcome = OUTCOMES[decision.status]

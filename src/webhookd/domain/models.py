@@ -19,6 +19,18 @@ class OldSecret:
 
 
 @dataclass(frozen=True, slots=True)
+class Circuit:
+    """An endpoint's circuit breaker (domain/circuit.py has the rules)."""
+
+    failures: int = 0  # breaker failures in a row
+    trips: int = 0  # openings since the last success
+    until: int | None = None  # open until then (epoch ms); half-open once passed
+
+    def is_open(self, now_ms: int) -> bool:
+        return self.until is not None and self.until > now_ms
+
+
+@dataclass(frozen=True, slots=True)
 class Webhook:
     id: str
     tenant_id: str
@@ -31,6 +43,9 @@ class Webhook:
     last_triggered_at: int | None = None
     disabled_reason: str | None = None  # set when webhookd disabled it, cleared on enable
     old_secrets: tuple[OldSecret, ...] = ()  # newest first
+    rate_limit: int | None = None  # deliveries per second at most; None: no limit
+    failing_since: int | None = None  # first failed attempt since the last success
+    circuit: Circuit = Circuit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,7 @@ class Job:
     lease_token: str
     manual: bool = False  # a one-off resend: no automatic retry chain follows it
     old_secrets: tuple[OldSecret, ...] = ()
+    probe: bool = False  # sent while the webhook's circuit is half-open
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,11 @@ Rules every implementation keeps:
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -35,6 +37,7 @@ class WebhookChanges:
     url: str | None = None
     events: tuple[str, ...] | None = None
     description: str | None = None
+    rate_limit: int | None = None  # 0 removes the limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class QueueStats:
     due: int  # of those, due now
     oldest_due_ms: int  # how long the oldest due delivery has waited; 0 when none is due
     auto_disabled: int  # webhooks webhookd disabled (failing too long, or 410 Gone)
+    health: Mapping[str, int] = field(default_factory=dict)  # enabled webhooks by health
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +64,12 @@ class ClaimRequest:
 
     Up to `slots` deliveries, of which at most `retry_slots` already attempted ones: the
     rest of the worker's slots stay reserved for first attempts, so a retry backlog
-    cannot delay fresh events. No webhook gets more than `per_webhook` in flight,
-    counting `busy` (what this worker already has in flight, per webhook).
+    cannot delay fresh events. No webhook gets more than its cap in flight, counting
+    `busy` (what this worker already has in flight, per webhook): `caps` for the
+    webhooks it names, `default_cap` for the others, never above `per_webhook`.
+    With `unproven_slots` set, webhooks outside `proven` get at most that many of the
+    slots (domain/flow.py). Paused webhooks are never claimed; a half-open one gives
+    one delivery, its probe; a rate-limited one no more than its bucket holds.
     """
 
     now_ms: int
@@ -70,6 +78,23 @@ class ClaimRequest:
     retry_slots: int
     per_webhook: int
     busy: Mapping[str, int]
+    caps: Mapping[str, int] = field(default_factory=dict)
+    default_cap: int | None = None
+    unproven_slots: int | None = None
+    proven: AbstractSet[str] = frozenset()
+
+    def cap(self, webhook_id: str) -> int:
+        cap = self.caps.get(webhook_id, self.default_cap)
+        return self.per_webhook if cap is None else min(cap, self.per_webhook)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What a claim leased, and when something it had to leave (a rate-limited webhook
+    waiting for its next token) becomes claimable: the worker claims again then."""
+
+    jobs: list[Job]
+    wake_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +159,21 @@ class Store(Protocol):
     ) -> Published:
         """Store the event and its deliveries (due at `event.created_at`) in one transaction."""
 
-    async def claim(self, request: ClaimRequest) -> list[Job]:
+    async def claim(self, request: ClaimRequest) -> Claimed:
         """Lease due deliveries until `now + lease`: retries within their slots, then first
         attempts in the rest (see ClaimRequest)."""
 
-    async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
+    async def settle(
+        self,
+        settlements: Sequence[Settlement],
+        disable_after_ms: int,
+        breaker: Breaker = DEFAULT_BREAKER,
+    ) -> int:
         """Record attempts and new states; skip any whose lease was lost. Returns applied count.
 
         Also keeps each webhook's failure clock: a success resets it, and a webhook whose
-        attempts have all failed for `disable_after_ms` is disabled with a reason.
+        attempts have all failed for `disable_after_ms` is disabled with a reason; and
+        its circuit, by `breaker`'s rules (domain/circuit.py).
         """
 
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:

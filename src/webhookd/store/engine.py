@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -17,12 +18,12 @@ from webhookd.domain.models import (
     DeliveryDetail,
     DeliveryStatus,
     Event,
-    Job,
     Settlement,
     Webhook,
 )
 from webhookd.store import programs
 from webhookd.store.base import (
+    Claimed,
     ClaimRequest,
     DeliveryFilter,
     Published,
@@ -113,13 +114,18 @@ class ProgramStore(ABC):
         program = programs.publish(event, idempotency_key, idempotency_window_ms)
         return await self.run(program, write=True, announce=True)
 
-    async def claim(self, request: ClaimRequest) -> list[Job]:
+    async def claim(self, request: ClaimRequest) -> Claimed:
         program = programs.claim(request, secrets.token_hex(8))
         return await self.run(program, write=True, durable=False)
 
-    async def settle(self, settlements: Sequence[Settlement], disable_after_ms: int) -> int:
+    async def settle(
+        self,
+        settlements: Sequence[Settlement],
+        disable_after_ms: int,
+        breaker: Breaker = DEFAULT_BREAKER,
+    ) -> int:
         retry_now = any(s.status is DeliveryStatus.PENDING for s in settlements)
-        program = programs.settle(settlements, disable_after_ms)
+        program = programs.settle(settlements, disable_after_ms, breaker)
         return await self.run(program, write=True, announce=retry_now, durable=False)
 
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:

@@ -13,15 +13,15 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog, ids
+from webhookd.domain import catalog, circuit, flow, ids
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
+    Circuit,
     Delivery,
     DeliveryDetail,
     DeliveryStatus,
     Event,
-    Job,
     OldSecret,
     Settlement,
     Webhook,
@@ -29,6 +29,7 @@ from webhookd.domain.models import (
 from webhookd.errors import Conflict
 from webhookd.store import rows
 from webhookd.store.base import (
+    Claimed,
     ClaimRequest,
     DeliveryFilter,
     Published,
@@ -111,7 +112,7 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
     yield _run(
         "insert_webhook", id=w.id, tenant=w.tenant_id, url=w.url,
         events=rows.dump_events(w.events), description=w.description, secret=w.secret,
-        active=w.active, created_at=w.created_at,
+        active=w.active, created_at=w.created_at, rate_limit=w.rate_limit,
     )  # fmt: skip
     return True
 
@@ -132,7 +133,7 @@ def update_webhook(
     events = None if changes.events is None else rows.dump_events(changes.events)
     yield _run(
         "update_webhook", tenant=tenant_id, id=webhook_id, url=changes.url, events=events,
-        description=changes.description,
+        description=changes.description, rate_limit=changes.rate_limit,
     )  # fmt: skip
     return (yield from get_webhook(tenant_id, webhook_id))
 
@@ -208,48 +209,113 @@ def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]
     return Published(event.id, len(targets), created=True)
 
 
-def claim(request: ClaimRequest, token: str) -> Program[list[Job]]:
-    """Two statements: what is due in both lanes, then the lease of the fair pick with
-    each job's webhook and body (three when the retries fill a webhook whose first
-    attempts took up the window fetched for the second lane). Retries go first, up to
-    their own slots; first attempts take whatever is left, so a retry backlog cannot
-    starve new events."""
+def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
+    """What is due in both lanes, picked per webhook (a paused webhook, or one at its
+    cap, is not read at all), then the lease of the fair pick with each job's webhook
+    and body. Retries go first, up to their own slots; first attempts take whatever is
+    left, so a retry backlog cannot starve new events. Webhooks with a rate limit or a
+    half-open circuit are locked and read again before any of theirs is taken: the
+    bucket and the probe are shared by every worker."""
+    now = request.now_ms
     busy = dict(request.busy)
     retry_room = max(0, min(request.retry_slots, request.slots))
     first_limit = max(0, request.slots) * 4
-    full = {w for w, n in busy.items() if n >= request.per_webhook}
-    due = yield _all("due", now=request.now_ms, saturated=orjson.dumps(sorted(full)).decode(),
-                     retry_limit=retry_room * 4, first_limit=first_limit)  # fmt: skip
-    retries = [row for row in due if row["retry"]]
-    picked = rows.take_fairly(retries, retry_room, request.per_webhook, busy)
+    full = {w for w, n in busy.items() if n >= request.cap(w)}
+    only = None
+    if request.unproven_slots is not None and request.unproven_slots <= 0:
+        only = _json(sorted(request.proven - full))
+    due = yield _all("due", now=now, excluded=_json(sorted(full)), only=only,
+                     per_webhook=request.per_webhook, retry_limit=retry_room * 4,
+                     first_limit=first_limit)  # fmt: skip
+    budget, probing, buckets = yield from _held_back(due, now)
+    pick = rows.FairPick(request.cap, busy, budget, request.unproven_slots, request.proven)
+    picked = pick.take([row for row in due if row["retry"]], retry_room)
     room = request.slots - len(picked)
     firsts = [row for row in due if not row["retry"]]
     after_retries = dict(busy)
-    taken = rows.take_fairly(firsts, room, request.per_webhook, busy)
-    filled = {w for w, n in after_retries.items() if n >= request.per_webhook} - full
+    taken = pick.take(firsts, room)
+    filled = {w for w in after_retries if pick.full(w)} - full
     if (
         len(taken) < room
         and len(firsts) == first_limit
         and any(row["webhook_id"] in filled for row in firsts)
     ):
         # The window of first attempts was fetched before the retries filled some
-        # webhooks, and their rows took it up: look again without them, as the lanes
-        # did when each had its own query (rare: only a retry lane that fills a webhook
-        # with a backlog of first attempts).
-        busy = after_retries
-        due = yield _all("due", now=request.now_ms, retry_limit=0, first_limit=room * 4,
-                         saturated=orjson.dumps(sorted(full | filled)).decode())  # fmt: skip
-        taken = rows.take_fairly(due, room, request.per_webhook, busy)
+        # webhooks, and their rows took it up: look again without them (rare: only a
+        # retry lane that fills a webhook with a backlog of first attempts).
+        due = yield _all("due", now=now, excluded=_json(sorted(full | filled)), only=only,
+                         per_webhook=request.per_webhook, retry_limit=0,
+                         first_limit=room * 4)  # fmt: skip
+        _, more_probing, more_buckets = yield from _held_back(due, now, budget)
+        probing |= more_probing
+        buckets.update(more_buckets)
+        taken = pick.take(due, room)
     picked += taken
+    wake_at = _hold(buckets, pick.taken, now)
+    used = sorted(w for w in set(buckets) | probing if pick.taken.get(w))
+    if used:
+        yield Op("webhook_claimed", [
+            {"tokens": buckets[w][1] - pick.taken[w] if w in buckets else None,
+             "at": now if w in buckets else None,
+             "probe_until": now + request.lease_ms if w in probing else None, "id": w}
+            for w in used
+        ], "many")  # fmt: skip
     if not picked:
-        return []
-    ids = orjson.dumps(picked).decode()
-    leased = yield _all("lease_jobs", until=request.now_ms + request.lease_ms, token=token,
-                        ids=ids)  # fmt: skip
-    return [rows.job(row, token) for row in leased]
+        return Claimed([], wake_at)
+    leased = yield _all("lease_jobs", until=now + request.lease_ms, token=token,
+                        ids=_json(picked))  # fmt: skip
+    return Claimed([rows.job(row, token, row["webhook_id"] in probing) for row in leased], wake_at)
 
 
-def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[int]:
+Bucketed = dict[str, tuple[flow.Bucket, float]]  # webhook -> its bucket, the tokens now
+
+
+def _held_back(
+    due: Sequence[rows.Row], now: int, budget: dict[str, int] | None = None
+) -> Program[tuple[dict[str, int], set[str], Bucketed]]:
+    """Lock and read again the webhooks of `due` with a rate limit or a half-open circuit;
+    how many each may give now (`budget`), which send a probe, and their buckets."""
+    budget = {} if budget is None else budget
+    held = sorted(
+        {r["webhook_id"] for r in due if r["rate_limit"] is not None or r["circuit_until"]}
+        - set(budget)
+    )
+    probing: set[str] = set()
+    buckets: Bucketed = {}
+    if not held:
+        return budget, probing, buckets
+    for state in (yield _all("lock_webhooks", ids=_json(held))):
+        w, allowed = state["id"], 1 << 30
+        if state["circuit_until"] is not None:
+            allowed = 0 if state["circuit_until"] > now else 1  # reopened, or its probe
+            if allowed:
+                probing.add(w)
+        if state["rate_limit"] is not None:
+            bucket = flow.Bucket(state["rate_limit"])
+            tokens = bucket.tokens(state["rate_tokens"], state["rate_at"], now)
+            buckets[w] = (bucket, tokens)
+            allowed = min(allowed, int(tokens))
+        budget[w] = allowed
+    return budget, probing, buckets
+
+
+def _hold(buckets: Bucketed, taken: Mapping[str, int], now: int) -> int | None:
+    """When the first rate-limited webhook that gave all its tokens has another."""
+    times = [
+        bucket.next_token_at(tokens - taken.get(w, 0), now)
+        for w, (bucket, tokens) in buckets.items()
+        if tokens - taken.get(w, 0) < 1
+    ]
+    return min(times, default=None)
+
+
+def _json(values: Sequence[str]) -> str:
+    return orjson.dumps(values).decode()
+
+
+def settle(
+    settlements: Sequence[Settlement], disable_after_ms: int, breaker: circuit.Breaker
+) -> Program[int]:
     """Apply a batch of results, each only if its lease is still ours; how many applied.
 
     A handful of statements per batch, not per result: one lease check (which also
@@ -259,7 +325,8 @@ def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[
         return 0
     ids_json = orjson.dumps(sorted(s.job.delivery_id for s in settlements)).decode()
     hooks_json = orjson.dumps(sorted({s.job.webhook_id for s in settlements})).decode()
-    yield _all("lock_webhooks", ids=hooks_json)  # webhook rows before deliveries, as DELETE does
+    # webhook rows before deliveries, as DELETE does
+    states = yield _all("lock_webhooks", ids=hooks_json)
     holders = yield _all("lease_holders", ids=ids_json)
     held = {row["id"]: row["lease_token"] for row in holders}
     mine = [s for s in settlements if held.get(s.job.delivery_id) == s.job.lease_token]
@@ -272,7 +339,27 @@ def settle(settlements: Sequence[Settlement], disable_after_ms: int) -> Program[
         yield Op("record_attempt", [rows.attempt_params(s.attempt) for s in attempted if s.attempt],
                  "many")  # fmt: skip
         yield from _webhook_clocks(attempted, disable_after_ms)
+        yield from _circuits(attempted, {row["id"]: rows.circuit(row) for row in states}, breaker)
     return len(mine)
+
+
+def _circuits(
+    attempted: Sequence[Settlement], before: Mapping[str, Circuit], breaker: circuit.Breaker
+) -> Program[None]:
+    """Each webhook's circuit after the batch's results, in their order; only the
+    circuits that changed are written (a healthy webhook's stay as they are)."""
+    now: dict[str, Circuit] = {}
+    for s in attempted:
+        assert s.attempt is not None
+        w = s.job.webhook_id
+        state = now.get(w, before.get(w, circuit.CLOSED))
+        now[w] = breaker.after(state, s.attempt.result, s.attempt.attempted_at, s.job.probe)
+    changed = [(w, c) for w, c in sorted(now.items()) if c != before.get(w, circuit.CLOSED)]
+    if changed:
+        yield Op("set_circuit", [
+            {"failures": c.failures, "trips": c.trips, "until": c.until, "id": w}
+            for w, c in changed
+        ], "many")  # fmt: skip
 
 
 def _webhook_clocks(attempted: Sequence[Settlement], disable_after_ms: int) -> Program[None]:
@@ -393,11 +480,13 @@ def recover(
 def queue_stats(now_ms: int) -> Program[QueueStats]:
     queue = yield _one("queue_stats", now=now_ms)
     webhooks = yield _one("auto_disabled_webhooks")
+    health = yield _one("webhook_health")
     oldest = queue["oldest"]
     waited = now_ms - oldest if oldest is not None and oldest <= now_ms else 0
     return QueueStats(
         pending=int(queue["pending"]), due=int(queue["due"]), oldest_due_ms=int(waited),
         auto_disabled=int(webhooks["disabled"]),
+        health={status: int(health[status]) for status in ("healthy", "failing", "paused")},
     )  # fmt: skip
 
 

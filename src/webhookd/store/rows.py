@@ -4,7 +4,8 @@ Rows are anything indexable by column name (sqlite3.Row, asyncpg.Record); parame
 are dicts keyed by the names the queries use.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from webhookd.domain import ids, retry
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
+    Circuit,
     Delivery,
     DeliveryStatus,
     Event,
@@ -51,7 +53,14 @@ def webhook(row: Row) -> Webhook:
         last_triggered_at=row["last_triggered_at"],
         disabled_reason=row["disabled_reason"],
         old_secrets=old_secrets(row["old_secrets"]),
+        rate_limit=row["rate_limit"],
+        failing_since=row["failing_since"],
+        circuit=circuit(row),
     )
+
+
+def circuit(row: Row) -> Circuit:
+    return Circuit(row["circuit_failures"], row["circuit_trips"], row["circuit_until"])
 
 
 def delivery(row: Row, now_ms: int) -> Delivery:
@@ -80,7 +89,7 @@ def attempt(row: Row) -> Attempt:
     return Attempt(row["delivery_id"], row["attempted_at"], result, headers)
 
 
-def job(row: Row, token: str) -> Job:
+def job(row: Row, token: str, probe: bool = False) -> Job:
     return Job(
         delivery_id=row["id"],
         webhook_id=row["webhook_id"],
@@ -93,6 +102,7 @@ def job(row: Row, token: str) -> Job:
         lease_token=token,
         manual=bool(row["manual"]),
         old_secrets=old_secrets(row["old_secrets"]),
+        probe=probe,
     )
 
 
@@ -148,19 +158,46 @@ def failing_too_long(state: Row | None, now_ms: int, disable_after_ms: int) -> s
     return retry.disabled_for_failing(state["failing_since"], now_ms)
 
 
-def take_fairly(due: Iterable[Row], room: int, per_webhook: int, busy: dict[str, int]) -> list[str]:
-    """Up to `room` ids from `due` (oldest first), never more than `per_webhook` in flight
-    for one webhook counting `busy`, which is updated with what is taken."""
-    taken: list[str] = []
-    for row in due:
-        if len(taken) == room:
-            break
-        webhook_id = row["webhook_id"]
-        if busy.get(webhook_id, 0) >= per_webhook:
-            continue
-        busy[webhook_id] = busy.get(webhook_id, 0) + 1
-        taken.append(row["id"])
-    return taken
+class FairPick:
+    """The pick of a claim from what is due (oldest first): never more than a webhook's
+    cap in flight counting what the worker already has (`busy`, updated as it goes), no
+    more than `budget` says for the webhooks it names (tokens of a rate limit, the one
+    probe of a half-open circuit), and no more than `unproven` for webhooks outside
+    `proven`, when that lane is set."""
+
+    def __init__(
+        self,
+        cap: Callable[[str], int],
+        busy: dict[str, int],
+        budget: dict[str, int],
+        unproven: int | None,
+        proven: AbstractSet[str],
+    ) -> None:
+        self.cap, self.busy, self.budget = cap, busy, budget
+        self.unproven, self.proven = unproven, proven
+        self.taken: dict[str, int] = {}  # per webhook, by this pick
+
+    def full(self, webhook_id: str) -> bool:
+        return self.busy.get(webhook_id, 0) >= self.cap(webhook_id)
+
+    def take(self, due: Iterable[Row], room: int) -> list[str]:
+        taken: list[str] = []
+        for row in due:
+            if len(taken) >= room:
+                break
+            w = row["webhook_id"]
+            lane = self.unproven is not None and w not in self.proven
+            if self.full(w) or self.budget.get(w, 1) <= 0 or (lane and self.unproven == 0):
+                continue
+            self.busy[w] = self.busy.get(w, 0) + 1
+            self.taken[w] = self.taken.get(w, 0) + 1
+            if w in self.budget:
+                self.budget[w] -= 1
+            if lane:
+                assert self.unproven is not None
+                self.unproven -= 1
+            taken.append(row["id"])
+        return taken
 
 
 def audit_params(entry: AuditEntry) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 -- Parameters are named (:name) and become $1, $2, ... ; times are epoch milliseconds.
 
 -- name: insert_webhook
-INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at)
-VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at);
+INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
+                      rate_limit)
+VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -14,14 +15,19 @@ SELECT * FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 -- name: update_webhook
 UPDATE webhooks
    SET url = coalesce(:url::text, url), events = coalesce(:events::text, events),
-       description = coalesce(:description::text, description)
+       description = coalesce(:description::text, description),
+       rate_limit = CASE WHEN :rate_limit::integer IS NULL THEN rate_limit
+                         WHEN :rate_limit::integer = 0 THEN NULL ELSE :rate_limit::integer END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
--- Enabling clears what webhookd recorded about why it was disabled.
+-- Enabling clears what webhookd recorded about why it was disabled, and closes the circuit.
 UPDATE webhooks
    SET active = NOT active, disabled_reason = NULL,
-       failing_since = CASE WHEN active THEN failing_since ELSE NULL END
+       failing_since = CASE WHEN active THEN failing_since ELSE NULL END,
+       circuit_failures = CASE WHEN active THEN circuit_failures ELSE 0 END,
+       circuit_trips = CASE WHEN active THEN circuit_trips ELSE 0 END,
+       circuit_until = CASE WHEN active THEN circuit_until ELSE NULL END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: rotate_secret
@@ -91,24 +97,54 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
         :http_status);
 
 -- name: due
--- Both lanes of a claim in one round trip: retries (up to :retry_limit), then first
--- attempts (up to :first_limit), each oldest first on its own partial index. Rows
--- another worker is claiming are skipped, not waited for.
-SELECT id, webhook_id, true AS retry FROM (
-    SELECT id, webhook_id FROM deliveries
-     WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
-       AND (locked_until IS NULL OR locked_until < :now)
-       AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
-     ORDER BY next_attempt_at LIMIT :retry_limit
-       FOR UPDATE SKIP LOCKED) AS retries
+-- Both lanes of a claim, picked per webhook. For each webhook not excluded (at its cap
+-- in this worker, outside :only when given, or paused by its circuit), up to
+-- :per_webhook of its oldest due retries and first attempts, each from a partial index
+-- led by webhook_id: the backlog of an excluded webhook is never read. Of those, the
+-- oldest :retry_limit retries and :first_limit first attempts, with what the claim
+-- needs to know of their webhook. Rows another worker is claiming are skipped.
+WITH hooks AS (
+    SELECT id, rate_limit, circuit_until FROM webhooks
+     WHERE id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:excluded::jsonb)))
+       AND (:only::jsonb IS NULL
+            OR id = ANY (ARRAY(SELECT jsonb_array_elements_text(:only::jsonb))))
+       AND (circuit_until IS NULL OR circuit_until <= :now)
+)
+(SELECT d.id, h.id AS webhook_id, true AS retry, h.rate_limit, h.circuit_until
+   FROM hooks h CROSS JOIN LATERAL (
+        SELECT id, next_attempt_at FROM deliveries
+         WHERE webhook_id = h.id AND status = 'pending' AND attempts > 0
+           AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
+         ORDER BY next_attempt_at LIMIT :per_webhook
+           FOR UPDATE SKIP LOCKED) AS d
+  ORDER BY d.next_attempt_at LIMIT :retry_limit)
 UNION ALL
-SELECT id, webhook_id, false FROM (
-    SELECT id, webhook_id FROM deliveries
-     WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
-       AND (locked_until IS NULL OR locked_until < :now)
-       AND webhook_id <> ALL (ARRAY(SELECT jsonb_array_elements_text(:saturated::jsonb)))
-     ORDER BY next_attempt_at LIMIT :first_limit
-       FOR UPDATE SKIP LOCKED) AS firsts;
+(SELECT d.id, h.id, false, h.rate_limit, h.circuit_until
+   FROM hooks h CROSS JOIN LATERAL (
+        SELECT id, next_attempt_at FROM deliveries
+         WHERE webhook_id = h.id AND status = 'pending' AND attempts = 0
+           AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
+         ORDER BY next_attempt_at LIMIT :per_webhook
+           FOR UPDATE SKIP LOCKED) AS d
+  ORDER BY d.next_attempt_at LIMIT :first_limit);
+
+-- name: webhook_claimed
+-- A claim took tokens of these webhooks' rate limits, or sent a half-open circuit's probe.
+-- A "many" statement: each parameter is the array of that column over the batch.
+UPDATE webhooks AS w
+   SET rate_tokens = coalesce(t.tokens, w.rate_tokens), rate_at = coalesce(t.at, w.rate_at),
+       circuit_until = coalesce(t.probe_until, w.circuit_until)
+  FROM unnest(:tokens::double precision[], :at::bigint[], :probe_until::bigint[], :id::text[])
+       AS t (tokens, at, probe_until, id)
+ WHERE w.id = t.id;
+
+-- name: set_circuit
+-- A "many" statement: each parameter is the array of that column over the batch.
+UPDATE webhooks AS w
+   SET circuit_failures = t.failures, circuit_trips = t.trips, circuit_until = t.until
+  FROM unnest(:failures::integer[], :trips::integer[], :until::bigint[], :id::text[])
+       AS t (failures, trips, until, id)
+ WHERE w.id = t.id;
 
 -- name: lease_jobs
 -- Lease the picked deliveries and return each with what sending it needs.
@@ -246,6 +282,15 @@ SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
                     THEN next_attempt_at END AS due
           FROM deliveries WHERE status = 'pending') AS backlog;
 
+-- name: webhook_health
+-- For /metrics: enabled webhooks by health (as the API shows it).
+SELECT count(*) FILTER (WHERE circuit_until IS NOT NULL) AS paused,
+       count(*) FILTER (WHERE circuit_until IS NULL
+                          AND (failing_since IS NOT NULL OR circuit_failures > 0)) AS failing,
+       count(*) FILTER (WHERE circuit_until IS NULL AND failing_since IS NULL
+                          AND circuit_failures = 0) AS healthy
+  FROM webhooks WHERE active;
+
 -- name: auto_disabled_webhooks
 SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason IS NOT NULL;
 
@@ -265,6 +310,9 @@ SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 -- name: lock_webhooks
 -- A settle batch locks its webhooks first, in id order, then its deliveries: the order
 -- DELETE FROM webhooks takes them (the row, then its cascade), so the two cannot deadlock.
-SELECT id FROM webhooks
+-- A claim locks the webhooks whose rate limit or half-open circuit it is about to use.
+SELECT id, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips, circuit_until,
+       failing_since
+  FROM webhooks
  WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
  ORDER BY id FOR NO KEY UPDATE;

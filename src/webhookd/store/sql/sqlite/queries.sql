@@ -2,8 +2,9 @@
 -- Parameters are named (:name); times are epoch milliseconds.
 
 -- name: insert_webhook
-INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at)
-VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at);
+INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
+                      rate_limit)
+VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -14,14 +15,19 @@ SELECT * FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 -- name: update_webhook
 UPDATE webhooks
    SET url = coalesce(:url, url), events = coalesce(:events, events),
-       description = coalesce(:description, description)
+       description = coalesce(:description, description),
+       rate_limit = CASE WHEN :rate_limit IS NULL THEN rate_limit
+                         WHEN :rate_limit = 0 THEN NULL ELSE :rate_limit END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
--- Enabling clears what webhookd recorded about why it was disabled.
+-- Enabling clears what webhookd recorded about why it was disabled, and closes the circuit.
 UPDATE webhooks
    SET active = 1 - active, disabled_reason = NULL,
-       failing_since = CASE WHEN active = 0 THEN NULL ELSE failing_since END
+       failing_since = CASE WHEN active = 0 THEN NULL ELSE failing_since END,
+       circuit_failures = CASE WHEN active = 0 THEN 0 ELSE circuit_failures END,
+       circuit_trips = CASE WHEN active = 0 THEN 0 ELSE circuit_trips END,
+       circuit_until = CASE WHEN active = 0 THEN NULL ELSE circuit_until END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: rotate_secret
@@ -79,21 +85,48 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
         :http_status);
 
 -- name: due
--- Both lanes of a claim in one statement: retries (up to :retry_limit), then first
--- attempts (up to :first_limit), each oldest first on its own partial index.
-SELECT id, webhook_id, 1 AS retry FROM (
-    SELECT id, webhook_id FROM deliveries
-     WHERE status = 'pending' AND attempts > 0 AND next_attempt_at <= :now
-       AND (locked_until IS NULL OR locked_until < :now)
-       AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
-     ORDER BY next_attempt_at LIMIT :retry_limit)
+-- Both lanes of a claim, picked per webhook. For each webhook not excluded (at its cap
+-- in this worker, outside :only when given, or paused by its circuit), up to
+-- :per_webhook of its oldest due retries and first attempts, each from a partial index
+-- led by webhook_id (the correlated IN is SQLite's LATERAL): the backlog of an excluded
+-- webhook is never read. Of those, the oldest :retry_limit retries and :first_limit
+-- first attempts, with what the claim needs to know of their webhook.
+SELECT * FROM (
+    SELECT d.id, w.id AS webhook_id, 1 AS retry, w.rate_limit, w.circuit_until
+      FROM webhooks w JOIN deliveries d ON d.id IN (
+           SELECT x.id FROM deliveries x
+            WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts > 0
+              AND x.next_attempt_at <= :now
+              AND (x.locked_until IS NULL OR x.locked_until < :now)
+            ORDER BY x.next_attempt_at LIMIT :per_webhook)
+     WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
+       AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
+       AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
+     ORDER BY d.next_attempt_at LIMIT :retry_limit)
 UNION ALL
-SELECT id, webhook_id, 0 FROM (
-    SELECT id, webhook_id FROM deliveries
-     WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= :now
-       AND (locked_until IS NULL OR locked_until < :now)
-       AND webhook_id NOT IN (SELECT value FROM json_each(:saturated))
-     ORDER BY next_attempt_at LIMIT :first_limit);
+SELECT * FROM (
+    SELECT d.id, w.id, 0, w.rate_limit, w.circuit_until
+      FROM webhooks w JOIN deliveries d ON d.id IN (
+           SELECT x.id FROM deliveries x
+            WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts = 0
+              AND x.next_attempt_at <= :now
+              AND (x.locked_until IS NULL OR x.locked_until < :now)
+            ORDER BY x.next_attempt_at LIMIT :per_webhook)
+     WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
+       AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
+       AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
+     ORDER BY d.next_attempt_at LIMIT :first_limit);
+
+-- name: webhook_claimed
+-- A claim took tokens of these webhooks' rate limits, or sent a half-open circuit's probe.
+UPDATE webhooks
+   SET rate_tokens = coalesce(:tokens, rate_tokens), rate_at = coalesce(:at, rate_at),
+       circuit_until = coalesce(:probe_until, circuit_until)
+ WHERE id = :id;
+
+-- name: set_circuit
+UPDATE webhooks SET circuit_failures = :failures, circuit_trips = :trips, circuit_until = :until
+ WHERE id = :id;
 
 -- name: lease_jobs
 -- Lease the picked deliveries and return each with what sending it needs.
@@ -211,6 +244,15 @@ SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
                     THEN next_attempt_at END AS due
           FROM deliveries WHERE status = 'pending') AS backlog;
 
+-- name: webhook_health
+-- For /metrics: enabled webhooks by health (as the API shows it).
+SELECT coalesce(sum(circuit_until IS NOT NULL), 0) AS paused,
+       coalesce(sum(circuit_until IS NULL
+                     AND (failing_since IS NOT NULL OR circuit_failures > 0)), 0) AS failing,
+       coalesce(sum(circuit_until IS NULL AND failing_since IS NULL
+                    AND circuit_failures = 0), 0) AS healthy
+  FROM webhooks WHERE active = 1;
+
 -- name: auto_disabled_webhooks
 SELECT count(*) AS disabled FROM webhooks WHERE active = 0 AND disabled_reason IS NOT NULL;
 
@@ -225,4 +267,6 @@ SELECT 1;
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 
 -- name: lock_webhooks
-SELECT id FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
+SELECT id, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips, circuit_until,
+       failing_since
+  FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
