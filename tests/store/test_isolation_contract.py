@@ -32,7 +32,9 @@ async def test_circuit_opens_holds_probes_reopens_longer_and_closes(store: Store
     first, second = await claim(store, T0 + 10, 2)
     await store.settle([answered(first, 503, T0 + 20)], DAY, BREAKER)
     closed = await store.get_webhook("a", hook.id)
-    assert closed is not None and closed.circuit.failures == 1 and closed.circuit.until is None
+    assert closed is not None
+    assert closed.circuit.failures == 1
+    assert closed.circuit.until is None
     await store.settle([answered(second, 503, T0 + 30)], DAY, BREAKER)  # the 2nd in a row
     opened = await store.get_webhook("a", hook.id)
     assert opened is not None
@@ -57,7 +59,8 @@ async def test_circuit_opens_holds_probes_reopens_longer_and_closes(store: Store
     [probe] = await claim(store, T0 + 3300, 10)
     await store.settle([answered(probe, 200, T0 + 3400)], DAY, BREAKER)
     healed = await store.get_webhook("a", hook.id)
-    assert healed is not None and healed.circuit == Circuit()
+    assert healed is not None
+    assert healed.circuit == Circuit()
     assert len(await claim(store, T0 + 3500, 10)) == 2  # the backlog drains
 
 
@@ -70,12 +73,14 @@ async def test_a_4xx_answer_closes_the_circuit_and_enabling_resets_it(store: Sto
     await store.settle([answered(jobs[0], 500, T0 + 20)], DAY, BREAKER)
     await store.settle([answered(jobs[1], 404, T0 + 21)], DAY, BREAKER)  # reachable
     after = await store.get_webhook("a", hook.id)
-    assert after is not None and after.circuit.failures == 0
+    assert after is not None
+    assert after.circuit.failures == 0
     await store.settle([answered(jobs[2], 500, T0 + 22)], DAY, BREAKER)
     await store.toggle_webhook("a", hook.id)
     await store.toggle_webhook("a", hook.id)
     enabled = await store.get_webhook("a", hook.id)
-    assert enabled is not None and enabled.circuit.failures == 0
+    assert enabled is not None
+    assert enabled.circuit.failures == 0
 
 
 async def test_rate_limit_spaces_deliveries_and_others_are_unaffected(store: Store) -> None:
@@ -88,7 +93,8 @@ async def test_rate_limit_spaces_deliveries_and_others_are_unaffected(store: Sto
     mine = [job for job in claimed.jobs if job.webhook_id == limited.id]
     assert len(mine) == 1  # a bucket of 1 at 5/s
     assert sum(job.webhook_id == free.id for job in claimed.jobs) == 5
-    assert claimed.wake_at is not None and T0 + 10 < claimed.wake_at <= T0 + 211
+    assert claimed.wake_at is not None
+    assert T0 + 10 < claimed.wake_at <= T0 + 211
     assert await claim(store, T0 + 100, 10) == []  # no token yet
     assert len(await claim(store, T0 + 210, 10)) == 1
     # An hour idle still gives one at a time: the bucket never holds more than its burst.
@@ -96,7 +102,8 @@ async def test_rate_limit_spaces_deliveries_and_others_are_unaffected(store: Sto
     later = await claim(store, T0 + 3_600_000, 10)
     assert sum(job.webhook_id == limited.id for job in later) == 1
     changed = await store.update_webhook("a", limited.id, WebhookChanges(rate_limit=0))
-    assert changed is not None and changed.rate_limit is None
+    assert changed is not None
+    assert changed.rate_limit is None
     # Without the limit, all of its others come at once (two never sent, and the two
     # whose leases from the first claims have expired).
     assert len(await claim(store, T0 + 3_600_001, 10)) == 4
