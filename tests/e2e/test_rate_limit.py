@@ -1,0 +1,71 @@
+"""`rateLimit` holds for one endpoint, on SQLite and across three PostgreSQL workers, and
+never holds up the others."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from tests import postgres
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token
+from tests.e2e.conftest import Served, cli_env
+from webhookd.testing import Receiver
+
+pg_schema = postgres.pg_schema
+EVENTS = 50
+RATE = 5  # deliveries a second: 50 take at least 9.8 s (one every 0.2 s after the first)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_rate_limit_spaces_one_endpoint_and_not_the_others(
+    engine: str,
+    tmp_path: Path,
+    serve: Callable[..., Served],
+    spawn: Callable[..., Served],
+    request: pytest.FixtureRequest,
+) -> None:
+    extra = {
+        "WEBHOOKD_JWT_SECRET": JWT_SECRET,
+        "WEBHOOKD_SECRET_KEY": SECRET_KEY,
+        "WEBHOOKD_INGEST_KEY": INGEST_KEY,
+        "WEBHOOKD_EVENTS_RATE_LIMIT": "0",
+    }
+    args: tuple[str, ...] = ()
+    if engine == "postgres":
+        schema = request.getfixturevalue("pg_schema")
+        extra |= {"WEBHOOKD_DATABASE_URL": postgres.URL, "WEBHOOKD_DATABASE_SCHEMA": schema}
+        args = ("--no-worker",)
+    env = cli_env(tmp_path, **extra)
+    served = serve(env, *args)
+    if engine == "postgres":
+        for _ in range(3):
+            spawn("worker", env=env)
+    auth = {"Authorization": f"Bearer {make_token('tenant-a')}"}
+    with Receiver() as limited, Receiver() as free, httpx.Client(base_url=served.base) as http:
+        made = http.post(
+            "/dashboard/webhooks", json={"url": limited.url, "rateLimit": RATE}, headers=auth
+        )
+        assert made.status_code == 201, made.text
+        assert (
+            http.post("/dashboard/webhooks", json={"url": free.url}, headers=auth).status_code
+            == 201
+        )
+        for n in range(EVENTS):
+            body = {"tenantId": "tenant-a", "event": "verification.completed", "data": {"n": n}}
+            assert (
+                http.post("/events", json=body, headers={"X-Api-Key": INGEST_KEY}).status_code
+                == 202
+            )
+        free.wait_for(EVENTS, timeout=60)
+        limited.wait_for(EVENTS, timeout=120)
+    arrivals = sorted(r.at for r in limited.requests)
+    # Each delivery once: waiting for the rate is not a failed attempt.
+    assert len(limited.requests) == EVENTS
+    assert len({r.headers["x-pacspace-delivery"] for r in limited.requests}) == EVENTS
+    # Never faster than the limit: 49 gaps of at least 1/RATE s (less a little for the
+    # clock of arrival, taken after the request was read).
+    assert arrivals[-1] - arrivals[0] >= 9.0
+    # The other endpoint was not held back: all of its deliveries came before the
+    # limited endpoint's last one.
+    assert max(r.at for r in free.requests) < arrivals[-1]
