@@ -1,0 +1,76 @@
+"""The worker's side of endpoint isolation, without I/O: what it asks a claim for.
+
+An endpoint whose attempt has been in flight longer than `slow_after` is cut to one at a
+time before that attempt ends; endpoints not proven healthy share at most
+`unproven_share` of the slots."""
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from tests.conftest import SECRET_KEY
+from webhookd.delivery.worker import Limits, Worker
+from webhookd.domain import retry
+from webhookd.domain.models import Job, SendResult
+from webhookd.sealing import Sealer
+from webhookd.store.base import Store
+
+NOW = 1_750_000_000_000
+
+
+class NoTransport:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        raise AssertionError("nothing is sent in these tests")
+
+
+def worker(**limits: Any) -> Worker:
+    clock = {"now": NOW}
+    made = Worker(
+        cast(Store, object()),  # never called: only the claim request is looked at
+        NoTransport(),
+        retry.Policy(),
+        Limits(**limits),
+        sealer=Sealer(SECRET_KEY),
+        now=lambda: clock["now"],
+    )
+    made.clock = clock  # type: ignore[attr-defined]
+    return made
+
+
+def job(n: int, webhook_id: str) -> Job:
+    return Job(f"dlv_{n}", webhook_id, "x", "https://example.com", "s", True, b"{}", 0, "t")
+
+
+def in_flight(w: Worker, *jobs: Job, started: int) -> None:
+    for j in jobs:
+        w._sending[j.delivery_id] = j
+        w._started[j.delivery_id] = started
+
+
+def test_an_attempt_in_flight_too_long_cuts_its_endpoints_window_at_once() -> None:
+    w = worker(slow_after=5.0, per_webhook=32)
+    for _ in range(7):
+        w.windows.succeeded("wh_fast")
+        w.windows.succeeded("wh_slow")
+    in_flight(w, job(1, "wh_slow"), job(2, "wh_fast"), started=NOW - 4_000)
+    request = w._claim_request()
+    assert (request.cap("wh_slow"), request.cap("wh_fast")) == (8, 8)  # 4 s: not yet
+    w.clock["now"] = NOW + 1_001  # type: ignore[attr-defined]
+    in_flight(w, job(3, "wh_fast"), started=NOW + 1_000)  # wh_fast's newer send is quick
+    w._sending.pop("dlv_2")
+    request = w._claim_request()
+    assert request.cap("wh_slow") == 1
+    assert request.cap("wh_fast") == 8
+    assert "wh_slow" not in request.proven
+    assert request.cap("wh_new") == 1  # an endpoint never seen starts at one
+
+
+def test_unproven_endpoints_share_at_most_their_part_of_the_slots() -> None:
+    w = worker(concurrency=8, unproven_share=0.5, reserved_first=0)
+    w.windows.succeeded("wh_good")
+    hanging = [job(n, f"wh_hang{n}") for n in range(4)]
+    in_flight(w, *hanging, started=NOW)
+    request = w._claim_request()
+    assert request.slots == 4
+    assert request.unproven_slots == 0  # four unproven in flight: their half is used
+    assert request.proven == {"wh_good"}
+    assert w._limited(request)  # a freed slot may make work claimable: wait for one
