@@ -18,6 +18,7 @@ EVENTS = ["verification.completed", "verification.failed"]
 WEBHOOK = {
     "id": WH, "url": URL, "events": EVENTS, "description": "Production webhook",
     "active": True, "createdAt": CREATED, "lastTriggeredAt": TRIGGERED, "disabledReason": None,
+    "rateLimit": None,
 }  # fmt: skip
 DELIVERY = {
     "id": DLV, "eventId": EVT, "event": "verification.completed", "status": "delivered",
@@ -44,7 +45,10 @@ REQUESTS: dict[tuple[str, str], Any] = {
         "events": EVENTS,
         "description": "Production webhook",
     },
-    ("patch", "/dashboard/webhooks/{webhook_id}"): {"description": "Production (EU)"},
+    ("patch", "/dashboard/webhooks/{webhook_id}"): {
+        "description": "Production (EU)",
+        "rateLimit": 50,
+    },
     ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): {"graceSeconds": 86400},
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): {
         "since": "2025-06-10T00:00:00.000Z",
@@ -71,6 +75,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "secret": "whsec_k7d9f2a1b3c4e5f60718293a4b5c6d7e8f90a1b2c3d4=",
                 "active": True,
                 "createdAt": CREATED,
+                "rateLimit": None,
             },
         ),
     ),
@@ -78,7 +83,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/dashboard/webhooks/{webhook_id}"): (200, _ok(200, WEBHOOK)),
     ("patch", "/dashboard/webhooks/{webhook_id}"): (
         200,
-        _ok(200, {**WEBHOOK, "description": "Production (EU)"}),
+        _ok(200, {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50}),
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/toggle"): (
         200,
