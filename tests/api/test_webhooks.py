@@ -14,12 +14,13 @@ SEED_CREATE = {
     "events": ["verification.completed", "verification.failed"],
     "description": "Production webhook",
 }
+HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 
 
 def as_got(created: dict[str, Any]) -> dict[str, Any]:
     """What GET shows of a webhook just created: no secret; the fields create leaves out."""
     shown = {k: v for k, v in created.items() if k != "secret"}
-    return {**shown, "lastTriggeredAt": None, "disabledReason": None}
+    return {**shown, "lastTriggeredAt": None, "disabledReason": None, "health": HEALTHY}
 
 
 def test_create_answers_the_seed_shape_with_secret(client: TestClient) -> None:
@@ -58,7 +59,7 @@ def test_list_and_get_answer_the_seed_shape(client: TestClient) -> None:
     got = client.get(f"/dashboard/webhooks/{first['id']}", headers=auth()).json()
     assert got["statusCode"] == 200
     assert got["data"] == as_got(first)
-    assert list(got["data"])[-3:] == ["lastTriggeredAt", "disabledReason", "rateLimit"]
+    assert list(got["data"])[-4:] == ["lastTriggeredAt", "disabledReason", "rateLimit", "health"]
     assert listed.json()["data"][0] == got["data"]
 
 
@@ -314,3 +315,16 @@ def test_create_takes_a_rate_limit_from_1_to_10000_or_null(client: TestClient, v
     assert created["rateLimit"] == value
     got = client.get(f"/dashboard/webhooks/{created['id']}", headers=auth()).json()["data"]
     assert got["rateLimit"] == value
+
+
+def test_a_new_webhook_is_healthy(client: TestClient) -> None:
+    created = create_webhook(client)
+    assert "health" not in created  # the create answer is the seed's, plus rateLimit
+    got = client.get(f"/dashboard/webhooks/{created['id']}", headers=auth()).json()["data"]
+    assert got["health"] == HEALTHY
+    [listed] = client.get("/dashboard/webhooks", headers=auth()).json()["data"]
+    assert listed["health"] == HEALTHY
+    patched = client.patch(
+        f"/dashboard/webhooks/{created['id']}", json={"rateLimit": 3}, headers=auth()
+    ).json()["data"]
+    assert patched["health"] == HEALTHY

@@ -15,10 +15,18 @@ TRIGGERED = "2025-06-10T15:22:00.000Z"
 URL = "https://your-app.com/webhooks/pacspace"
 EVENTS = ["verification.completed", "verification.failed"]
 
+HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 WEBHOOK = {
     "id": WH, "url": URL, "events": EVENTS, "description": "Production webhook",
     "active": True, "createdAt": CREATED, "lastTriggeredAt": TRIGGERED, "disabledReason": None,
-    "rateLimit": None,
+    "rateLimit": None, "health": HEALTHY,
+}  # fmt: skip
+# A webhook whose endpoint stopped answering: its circuit is open until the probe.
+PAUSED = {
+    **WEBHOOK, "id": "wh_def456", "url": "https://your-app.com/webhooks/eu",
+    "description": "Production (EU)", "rateLimit": 50,
+    "health": {"status": "paused", "failingSince": "2025-06-10T15:20:00.000Z",
+               "consecutiveFailures": 5, "nextProbeAt": "2025-06-10T15:22:30.000Z"},
 }  # fmt: skip
 DELIVERY = {
     "id": DLV, "eventId": EVT, "event": "verification.completed", "status": "delivered",
@@ -79,7 +87,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
             },
         ),
     ),
-    ("get", "/dashboard/webhooks"): (200, _ok(200, [WEBHOOK])),
+    ("get", "/dashboard/webhooks"): (200, _ok(200, [WEBHOOK, PAUSED])),
     ("get", "/dashboard/webhooks/{webhook_id}"): (200, _ok(200, WEBHOOK)),
     ("patch", "/dashboard/webhooks/{webhook_id}"): (
         200,

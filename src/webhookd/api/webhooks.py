@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from webhookd.api import responses
 from webhookd.api.auth import Actor, Tenant
 from webhookd.api.schemas import CreateWebhook, RotateSecret, UpdateWebhook
+from webhookd.domain.circuit import health
 from webhookd.domain.clock import iso
 from webhookd.domain.models import Webhook
 from webhookd.errors import Invalid
@@ -32,8 +33,8 @@ def _iso_or_none(ms: int | None) -> str | None:
 
 
 def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
-    """A webhook as the seed shows it, then what webhookd adds (`rateLimit`); the
-    (plaintext) secret only when just created."""
+    """A webhook as the seed shows it, then what webhookd adds (`rateLimit`, and `health`
+    where the seed shows `lastTriggeredAt`); the (plaintext) secret only when just created."""
     data: dict[str, Any] = {
         "id": webhook.id,
         "url": webhook.url,
@@ -48,6 +49,14 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
         data["lastTriggeredAt"] = _iso_or_none(webhook.last_triggered_at)
         data["disabledReason"] = webhook.disabled_reason
     data["rateLimit"] = webhook.rate_limit
+    if secret is None:
+        shown = health(webhook.circuit, webhook.failing_since)
+        data["health"] = {
+            "status": shown.status,
+            "failingSince": _iso_or_none(shown.failing_since),
+            "consecutiveFailures": shown.consecutive_failures,
+            "nextProbeAt": _iso_or_none(shown.next_probe_at),
+        }
     return data
 
 
