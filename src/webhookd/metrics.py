@@ -17,6 +17,7 @@ from webhookd.store.base import QueueStats
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+HEALTH_STATUSES = ("healthy", "failing", "paused")  # as a webhook's `health.status` says
 
 
 class Metrics:
@@ -43,6 +44,7 @@ class Metrics:
             ["route", "method", "status"], registry=r,
         )  # fmt: skip
         self.queue: dict[str, Gauge] = {}
+        self.health: Gauge | None = None
         if queue:
             self.queue = {
                 "pending": Gauge(
@@ -64,6 +66,10 @@ class Metrics:
                     "answered 410).", registry=r,
                 ),
             }  # fmt: skip
+            self.health = Gauge(
+                "webhookd_webhooks_health", "Enabled webhooks by health (paused: circuit open).",
+                ["status"], registry=r,
+            )  # fmt: skip
 
     def attempt(self, outcome: str, duration_ms: int) -> None:
         """One attempt ended: `outcome` is delivered, retry or failed."""
@@ -89,4 +95,8 @@ class Metrics:
                 }  # fmt: skip
             for name, value in values.items():
                 self.queue[name].set(value)
+        if self.health is not None:
+            for status in HEALTH_STATUSES:
+                count = math.nan if queue is None else queue.health.get(status, 0)
+                self.health.labels(status).set(count)
         return generate_latest(self.registry)

@@ -35,6 +35,7 @@ RECOVER_WINDOW_MS = 28 * 86_400_000
 RECOVER_LIMIT = 10_000
 MAX_TENANT_LENGTH = 255
 MAX_GRACE_SECONDS = 7 * 86400
+MAX_RATE_LIMIT = 10_000  # deliveries a second to one endpoint
 SYSTEM = "system"  # the actor of changes not made through the API
 
 
@@ -63,6 +64,20 @@ def _check_description(description: str) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise Invalid(f"description must be at most {MAX_DESCRIPTION} characters")
     return description
+
+
+def _check_rate_limit(rate_limit: int) -> int:
+    # bool is an int: True would be a limit of 1
+    if isinstance(rate_limit, bool) or not 1 <= rate_limit <= MAX_RATE_LIMIT:
+        raise Invalid(f"rateLimit must be a whole number from 1 to {MAX_RATE_LIMIT}, or null")
+    return rate_limit
+
+
+def _rate_limit_change(rate_limit: int | None) -> int | None:
+    """An update's rate limit as the store takes it: None keeps it, 0 removes it."""
+    if rate_limit is None or (type(rate_limit) is int and rate_limit == 0):
+        return rate_limit
+    return _check_rate_limit(rate_limit)
 
 
 class Service:
@@ -116,9 +131,11 @@ class Service:
         events: list[str] | None,
         description: str | None,
         *,
+        rate_limit: int | None = None,
         actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
-        """The new webhook and its secret: the only time the plaintext is handed out."""
+        """The new webhook and its secret: the only time the plaintext is handed out.
+        `rate_limit`: deliveries a second at most, or None for no limit."""
         now = self.now()
         secret = ids.new_secret()
         webhook = Webhook(
@@ -130,8 +147,11 @@ class Service:
             secret=self.sealer.seal(secret),
             active=True,
             created_at=now,
+            rate_limit=None if rate_limit is None else _check_rate_limit(rate_limit),
         )
-        details = {"url": webhook.url, "events": list(webhook.events)}
+        details: dict[str, object] = {"url": webhook.url, "events": list(webhook.events)}
+        if webhook.rate_limit is not None:
+            details["rateLimit"] = webhook.rate_limit
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
         await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
@@ -170,19 +190,24 @@ class Service:
         url: str | None = None,
         events: list[str] | None = None,
         description: str | None = None,
+        rate_limit: int | None = None,
         actor: str = SYSTEM,
     ) -> Webhook:
+        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit."""
         _check_id(webhook_id)
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
             events=None if events is None else self._subscription(events),
             description=None if description is None else _check_description(description),
+            rate_limit=_rate_limit_change(rate_limit),
         )
-        changed = {
+        changed: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(changes).items()
-            if value is not None
+            if value is not None and name != "rate_limit"
         }
+        if changes.rate_limit is not None:  # in the API's terms: null means none
+            changed["rateLimit"] = changes.rate_limit or None
         audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
         webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
         return _found(webhook, webhook_id)

@@ -14,6 +14,13 @@ SEED_CREATE = {
     "events": ["verification.completed", "verification.failed"],
     "description": "Production webhook",
 }
+HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
+
+
+def as_got(created: dict[str, Any]) -> dict[str, Any]:
+    """What GET shows of a webhook just created: no secret; the fields create leaves out."""
+    shown = {k: v for k, v in created.items() if k != "secret"}
+    return {**shown, "lastTriggeredAt": None, "disabledReason": None, "health": HEALTHY}
 
 
 def test_create_answers_the_seed_shape_with_secret(client: TestClient) -> None:
@@ -22,12 +29,15 @@ def test_create_answers_the_seed_shape_with_secret(client: TestClient) -> None:
     body = response.json()
     assert body["statusCode"] == 201
     data = body["data"]
-    assert list(data) == ["id", "url", "events", "description", "secret", "active", "createdAt"]
+    # The seed's fields in the seed's order, then webhookd's own.
+    seed = ["id", "url", "events", "description", "secret", "active", "createdAt"]
+    assert list(data) == [*seed, "rateLimit"]
     assert re.fullmatch(r"wh_[0-9a-z]{26}", data["id"])
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", data["secret"])
     assert {k: data[k] for k in SEED_CREATE} == SEED_CREATE
     assert data["active"] is True
     assert ISO_MS.match(data["createdAt"])
+    assert data["rateLimit"] is None
 
 
 def test_secret_is_never_shown_again(client: TestClient) -> None:
@@ -48,11 +58,9 @@ def test_list_and_get_answer_the_seed_shape(client: TestClient) -> None:
     assert [w["id"] for w in listed.json()["data"]] == [first["id"], second["id"]]
     got = client.get(f"/dashboard/webhooks/{first['id']}", headers=auth()).json()
     assert got["statusCode"] == 200
-    assert got["data"] == {
-        **{k: v for k, v in first.items() if k != "secret"},
-        "lastTriggeredAt": None,
-        "disabledReason": None,
-    }
+    assert got["data"] == as_got(first)
+    assert list(got["data"])[-4:] == ["lastTriggeredAt", "disabledReason", "rateLimit", "health"]
+    assert listed.json()["data"][0] == got["data"]
 
 
 def test_events_omitted_means_all(client: TestClient) -> None:
@@ -116,11 +124,8 @@ def test_patch_rejects_bad_values(client: TestClient, body: dict[str, Any]) -> N
     response = client.patch(f"/dashboard/webhooks/{hook['id']}", json=body, headers=auth())
     assert response.status_code == 400
     assert response.json()["error"] == "Bad Request"
-    assert client.get(f"/dashboard/webhooks/{hook['id']}", headers=auth()).json()["data"] == {
-        **{k: v for k, v in hook.items() if k != "secret"},
-        "lastTriggeredAt": None,
-        "disabledReason": None,
-    }
+    got = client.get(f"/dashboard/webhooks/{hook['id']}", headers=auth()).json()["data"]
+    assert got == as_got(hook)
 
 
 def test_event_types_lists_the_catalog(client: TestClient) -> None:
@@ -267,3 +272,59 @@ def test_unknown_route_and_method_use_the_envelope(client: TestClient) -> None:
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"statusCode": 200, "data": {"status": "ok"}}
     assert client.get("/readyz").json()["data"] == {"status": "ready"}
+
+
+BAD_RATE_LIMITS = ["50", 5.5, 5.0, True, False, 0, -1, 10001, 10**30, [5], {"perSecond": 5}]
+
+
+@pytest.mark.parametrize("value", BAD_RATE_LIMITS)
+def test_create_rejects_a_bad_rate_limit_naming_the_field(client: TestClient, value: Any) -> None:
+    body = {"url": "https://e.com", "rateLimit": value}
+    response = client.post("/dashboard/webhooks", json=body, headers=auth())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "Bad Request"
+    assert "rateLimit" in response.json()["message"]
+    assert client.get("/dashboard/webhooks", headers=auth()).json()["data"] == []
+
+
+@pytest.mark.parametrize("value", BAD_RATE_LIMITS)
+def test_patch_rejects_a_bad_rate_limit_and_keeps_the_old_one(
+    client: TestClient, value: Any
+) -> None:
+    hook = create_webhook(client, rateLimit=20)
+    base = f"/dashboard/webhooks/{hook['id']}"
+    response = client.patch(base, json={"rateLimit": value, "description": "x"}, headers=auth())
+    assert response.status_code == 400, response.text
+    assert "rateLimit" in response.json()["message"]
+    assert client.get(base, headers=auth()).json()["data"] == as_got(hook)
+
+
+def test_a_rate_limit_written_as_1e3_is_a_float_and_refused(client: TestClient) -> None:
+    response = client.post(
+        "/dashboard/webhooks",
+        content=b'{"url": "https://e.com", "rateLimit": 1e3}',
+        headers={**auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "rateLimit" in response.json()["message"]
+
+
+@pytest.mark.parametrize("value", [1, 10000, None])
+def test_create_takes_a_rate_limit_from_1_to_10000_or_null(client: TestClient, value: Any) -> None:
+    created = create_webhook(client, rateLimit=value)
+    assert created["rateLimit"] == value
+    got = client.get(f"/dashboard/webhooks/{created['id']}", headers=auth()).json()["data"]
+    assert got["rateLimit"] == value
+
+
+def test_a_new_webhook_is_healthy(client: TestClient) -> None:
+    created = create_webhook(client)
+    assert "health" not in created  # the create answer is the seed's, plus rateLimit
+    got = client.get(f"/dashboard/webhooks/{created['id']}", headers=auth()).json()["data"]
+    assert got["health"] == HEALTHY
+    [listed] = client.get("/dashboard/webhooks", headers=auth()).json()["data"]
+    assert listed["health"] == HEALTHY
+    patched = client.patch(
+        f"/dashboard/webhooks/{created['id']}", json={"rateLimit": 3}, headers=auth()
+    ).json()["data"]
+    assert patched["health"] == HEALTHY

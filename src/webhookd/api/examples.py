@@ -15,9 +15,18 @@ TRIGGERED = "2025-06-10T15:22:00.000Z"
 URL = "https://your-app.com/webhooks/pacspace"
 EVENTS = ["verification.completed", "verification.failed"]
 
+HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 WEBHOOK = {
     "id": WH, "url": URL, "events": EVENTS, "description": "Production webhook",
     "active": True, "createdAt": CREATED, "lastTriggeredAt": TRIGGERED, "disabledReason": None,
+    "rateLimit": None, "health": HEALTHY,
+}  # fmt: skip
+# A webhook whose endpoint stopped answering: its circuit is open until the probe.
+PAUSED = {
+    **WEBHOOK, "id": "wh_def456", "url": "https://your-app.com/webhooks/eu",
+    "description": "Production (EU)", "rateLimit": 50,
+    "health": {"status": "paused", "failingSince": "2025-06-10T15:20:00.000Z",
+               "consecutiveFailures": 5, "nextProbeAt": "2025-06-10T15:22:30.000Z"},
 }  # fmt: skip
 DELIVERY = {
     "id": DLV, "eventId": EVT, "event": "verification.completed", "status": "delivered",
@@ -44,7 +53,10 @@ REQUESTS: dict[tuple[str, str], Any] = {
         "events": EVENTS,
         "description": "Production webhook",
     },
-    ("patch", "/dashboard/webhooks/{webhook_id}"): {"description": "Production (EU)"},
+    ("patch", "/dashboard/webhooks/{webhook_id}"): {
+        "description": "Production (EU)",
+        "rateLimit": 50,
+    },
     ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): {"graceSeconds": 86400},
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): {
         "since": "2025-06-10T00:00:00.000Z",
@@ -71,14 +83,15 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "secret": "whsec_k7d9f2a1b3c4e5f60718293a4b5c6d7e8f90a1b2c3d4=",
                 "active": True,
                 "createdAt": CREATED,
+                "rateLimit": None,
             },
         ),
     ),
-    ("get", "/dashboard/webhooks"): (200, _ok(200, [WEBHOOK])),
+    ("get", "/dashboard/webhooks"): (200, _ok(200, [WEBHOOK, PAUSED])),
     ("get", "/dashboard/webhooks/{webhook_id}"): (200, _ok(200, WEBHOOK)),
     ("patch", "/dashboard/webhooks/{webhook_id}"): (
         200,
-        _ok(200, {**WEBHOOK, "description": "Production (EU)"}),
+        _ok(200, {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50}),
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/toggle"): (
         200,

@@ -4,6 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from webhookd.service import MAX_RATE_LIMIT
+
 
 def _encodable(value: str) -> str:
     try:
@@ -22,6 +24,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+RateLimit = Annotated[int, Field(ge=1, le=MAX_RATE_LIMIT)]
+RATE_LIMIT = (
+    f"Deliveries per second to this endpoint at most (1 to {MAX_RATE_LIMIT}), across all "
+    "workers; null for none. Deliveries over the rate wait; they never fail for it."
+)
+
+
 class CreateWebhook(_Strict):
     url: Text = Field(examples=["https://your-app.com/webhooks/pacspace"])
     events: list[Text] | None = Field(
@@ -30,12 +39,16 @@ class CreateWebhook(_Strict):
         description='Event types to receive; omitted or ["*"] means all.',
     )
     description: Text | None = Field(None, examples=["Production webhook"])
+    rateLimit: RateLimit | None = Field(None, examples=[50], description=RATE_LIMIT)
 
 
 class UpdateWebhook(_Strict):
     url: Text | None = None
     events: list[Text] | None = None
     description: Text | None = None
+    rateLimit: RateLimit | None = Field(
+        None, examples=[50], description=RATE_LIMIT + " Left out, the limit is kept."
+    )
 
 
 class PublishEvent(_Strict):

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from webhookd.api import responses
 from webhookd.api.auth import Actor, Tenant
 from webhookd.api.schemas import CreateWebhook, RotateSecret, UpdateWebhook
+from webhookd.domain.circuit import health
 from webhookd.domain.clock import iso
 from webhookd.domain.models import Webhook
 from webhookd.errors import Invalid
@@ -27,8 +28,13 @@ async def _service(request: Request) -> Service:
 Svc = Annotated[Service, Depends(_service)]
 
 
+def _iso_or_none(ms: int | None) -> str | None:
+    return None if ms is None else iso(ms)
+
+
 def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
-    """A webhook as the seed shows it; the (plaintext) secret only when just created."""
+    """A webhook as the seed shows it, then what webhookd adds (`rateLimit`, and `health`
+    where the seed shows `lastTriggeredAt`); the (plaintext) secret only when just created."""
     data: dict[str, Any] = {
         "id": webhook.id,
         "url": webhook.url,
@@ -40,9 +46,17 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
     data["active"] = webhook.active
     data["createdAt"] = iso(webhook.created_at)
     if secret is None:
-        last = webhook.last_triggered_at
-        data["lastTriggeredAt"] = None if last is None else iso(last)
+        data["lastTriggeredAt"] = _iso_or_none(webhook.last_triggered_at)
         data["disabledReason"] = webhook.disabled_reason
+    data["rateLimit"] = webhook.rate_limit
+    if secret is None:
+        shown = health(webhook.circuit, webhook.failing_since)
+        data["health"] = {
+            "status": shown.status,
+            "failingSince": _iso_or_none(shown.failing_since),
+            "consecutiveFailures": shown.consecutive_failures,
+            "nextProbeAt": _iso_or_none(shown.next_probe_at),
+        }
     return data
 
 
@@ -51,7 +65,7 @@ async def create_webhook(
     body: CreateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     webhook, secret = await service.create_webhook(
-        tenant, body.url, body.events, body.description, actor=actor
+        tenant, body.url, body.events, body.description, rate_limit=body.rateLimit, actor=actor
     )
     return responses.ok(201, webhook_json(webhook, secret=secret))
 
@@ -66,7 +80,9 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
     return responses.ok(200, webhook_json(await service.get_webhook(tenant, webhook_id)))
 
 
-@router.patch("/webhooks/{webhook_id}", summary="Change a webhook's url, events or description")
+@router.patch(
+    "/webhooks/{webhook_id}", summary="Change a webhook's url, events, description or rate limit"
+)
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
@@ -82,6 +98,8 @@ async def update_webhook(
         description=("" if body.description is None else body.description)
         if "description" in given
         else None,
+        # null removes the limit (0 to the service); left out, it is kept (None)
+        rate_limit=(body.rateLimit or 0) if "rateLimit" in given else None,
         actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))

@@ -1,0 +1,123 @@
+"""A webhook's `rateLimit` and `health` through the API and /metrics, on both engines."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import postgres
+from tests.api.test_metrics import scrape
+from tests.conftest import AppFactory, auth, create_webhook, publish, wait_until
+from webhookd.testing import Receiver
+
+pg_schema = postgres.pg_schema
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
+Start = Callable[..., TestClient]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def start(request: pytest.FixtureRequest, app_factory: AppFactory) -> Start:
+    """`app_factory` on the engine of the test's parameter."""
+    if request.param == "sqlite":
+        return app_factory
+    schema = request.getfixturevalue("pg_schema")
+
+    def on_postgres(**overrides: Any) -> TestClient:
+        return app_factory(database_url=postgres.URL, database_schema=schema, **overrides)
+
+    return on_postgres
+
+
+def get(client: TestClient, webhook_id: str) -> dict[str, Any]:
+    answer = client.get(f"/dashboard/webhooks/{webhook_id}", headers=auth())
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
+def health_counts(client: TestClient) -> dict[str, float]:
+    metrics = scrape(client)
+    return {
+        status: metrics[("webhookd_webhooks_health", (("status", status),))]
+        for status in ("healthy", "failing", "paused")
+    }
+
+
+def test_rate_limit_is_set_kept_changed_and_removed(start: Start) -> None:
+    client = start(run_worker=False)
+    hook = create_webhook(client, rateLimit=25)
+    assert hook["rateLimit"] == 25
+    base = f"/dashboard/webhooks/{hook['id']}"
+
+    def patch(body: dict[str, Any]) -> Any:
+        answer = client.patch(base, json=body, headers=auth())
+        assert answer.status_code == 200, answer.text
+        return answer.json()["data"]["rateLimit"]
+
+    assert patch({"description": "left out: kept"}) == 25
+    assert patch({"rateLimit": 10000}) == 10000
+    assert patch({"rateLimit": None}) is None  # null removes it
+    assert get(client, hook["id"])["rateLimit"] is None
+    assert patch({"description": "still none"}) is None
+    assert patch({"rateLimit": 1}) == 1
+    [listed] = client.get("/dashboard/webhooks", headers=auth()).json()["data"]
+    assert listed["rateLimit"] == 1
+    log = client.get("/dashboard/audit-log", headers=auth()).json()["data"]
+    details = [e["details"] for e in reversed(log)]
+    assert details[0] == {"url": "https://example.com/hook", "events": ["*"], "rateLimit": 25}
+    assert {"rateLimit": None} in details  # the removal, in the API's terms
+    assert details[-1] == {"rateLimit": 1}
+
+
+def test_a_failing_endpoint_shows_failing_then_healthy_after_a_success(start: Start) -> None:
+    client = start(retry_schedule="")  # one attempt: the delivery fails at once
+    status = [500]
+    with Receiver(lambda _: (status[0], b"down")) as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        assert health_counts(client) == {"healthy": 1, "failing": 0, "paused": 0}
+        publish(client, "tenant-a", "verification.completed")
+        receiver.wait_for(1)
+        failing = wait_until(lambda: (h := get(client, hook["id"])["health"])["failingSince"] and h)
+        assert failing["status"] == "failing"
+        assert failing["consecutiveFailures"] >= 1
+        assert ISO_MS.match(failing["failingSince"])
+        assert failing["nextProbeAt"] is None
+        assert health_counts(client) == {"healthy": 0, "failing": 1, "paused": 0}
+
+        status[0] = 200  # the endpoint is back; a resend of the failed delivery succeeds
+        log = f"/dashboard/webhooks/{hook['id']}/deliveries"
+        [failed] = wait_until(
+            lambda: client.get(log, params={"status": "failed"}, headers=auth()).json()["data"]
+        )
+        assert client.post(f"{log}/{failed['id']}/retry", headers=auth()).status_code == 202
+        receiver.wait_for(2)
+        assert wait_until(lambda: get(client, hook["id"])["health"] == HEALTHY)
+        assert health_counts(client) == {"healthy": 1, "failing": 0, "paused": 0}
+
+
+def test_an_open_circuit_shows_paused_until_the_probe(start: Start) -> None:
+    # The circuit opens at the first breaker failure and stays open for an hour.
+    client = start(retry_schedule="60", circuit_failures=1, circuit_cooldown=3600)
+    with Receiver(status=503) as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        other = create_webhook(client, url=receiver.url, events=["record.error"])
+        publish(client, "tenant-a", "verification.completed")
+        receiver.wait_for(1)
+        paused = wait_until(lambda: (h := get(client, hook["id"])["health"])["nextProbeAt"] and h)
+    assert paused["status"] == "paused"
+    assert paused["consecutiveFailures"] == 1
+    assert ISO_MS.match(paused["nextProbeAt"])
+    assert ISO_MS.match(paused["failingSince"])
+    assert paused["nextProbeAt"] > paused["failingSince"]  # ISO in UTC: ordered as text
+    assert get(client, other["id"])["health"] == HEALTHY
+    assert health_counts(client) == {"healthy": 1, "failing": 0, "paused": 1}
+
+    # The gauges count enabled webhooks only; enabling again closes the circuit.
+    client.post(f"/dashboard/webhooks/{hook['id']}/toggle", headers=auth())
+    assert health_counts(client) == {"healthy": 1, "failing": 0, "paused": 0}
+    client.post(f"/dashboard/webhooks/{hook['id']}/toggle", headers=auth())
+    assert get(client, hook["id"])["health"] == HEALTHY
+    assert health_counts(client) == {"healthy": 2, "failing": 0, "paused": 0}
