@@ -38,10 +38,15 @@ def test_attempt_ends_at_the_deadline_and_others_keep_their_pace(
         detail = client.get(f"{path}/{first_two[-1]['id']}", headers=auth()).json()["data"]
     # The fast endpoint was not held up by the slow one taking its two slots.
     assert fast_done < 3.0
-    # The per-webhook cap is 2; without it all 10 would hang at once. The server counts a
-    # connection until it sees the client's close, so a slot handed to the next delivery
-    # the moment an attempt times out can briefly count as a third.
-    assert 2 <= slow.most_active <= 3
+    # The per-webhook cap is 2; without it all 10 would hang at once. An endpoint that
+    # never answers keeps a window of 1 (it never succeeds); one that drips a 200 counts
+    # as delivered, so its window grows to the cap. The server counts a connection until
+    # it sees the client's close, so a slot handed to the next delivery the moment an
+    # attempt times out can briefly count as one more.
+    if server_class is Silent:
+        assert 1 <= slow.most_active <= 2
+    else:
+        assert 2 <= slow.most_active <= 3
     [attempt] = detail["attemptLog"]
     assert attempt["error"].endswith("timed out after 1.5 s")
     if server_class is Dripping:  # what arrived before the deadline is kept
