@@ -98,6 +98,19 @@ def test_a_failing_endpoint_shows_failing_then_healthy_after_a_success(start: St
         assert health_counts(client) == {"healthy": 1, "failing": 0, "paused": 0}
 
 
+def test_a_4xx_answer_is_failing_but_no_breaker_failure(start: Start) -> None:
+    # The endpoint is reachable and refuses the request: the circuit does not count it.
+    client = start(retry_schedule="", circuit_failures=1)
+    with Receiver(status=400) as receiver:
+        hook = create_webhook(client, url=receiver.url)
+        publish(client, "tenant-a", "verification.completed")
+        receiver.wait_for(1)
+        failing = wait_until(lambda: (h := get(client, hook["id"])["health"])["failingSince"] and h)
+    assert failing["status"] == "failing"
+    assert failing["consecutiveFailures"] == 0
+    assert failing["nextProbeAt"] is None
+
+
 def test_an_open_circuit_shows_paused_until_the_probe(start: Start) -> None:
     # The circuit opens at the first breaker failure and stays open for an hour.
     client = start(retry_schedule="60", circuit_failures=1, circuit_cooldown=3600)

@@ -2,14 +2,16 @@
 // it saw as one JSON object on stdout (tests/web/test_dashboard_browser.py asserts on it).
 //
 // Environment: WEBHOOKD_BASE (http://127.0.0.1:PORT), WEBHOOKD_TOKEN (a JWT), RECEIVER_URL
-// (where the new webhook points), ARTIFACTS (a folder for screenshots), CHROMIUM (optional,
-// default /usr/bin/chromium).
+// (where the new webhook points), OPS_TOKEN (a JWT of a tenant whose webhooks are failing
+// and paused), ARTIFACTS (a folder for screenshots), CHROMIUM (optional, default
+// /usr/bin/chromium).
 import { chromium } from 'playwright-core';
 import path from 'node:path';
 
 const base = process.env.WEBHOOKD_BASE;
 const token = process.env.WEBHOOKD_TOKEN;
 const receiverUrl = process.env.RECEIVER_URL;
+const opsToken = process.env.OPS_TOKEN;
 const artifacts = process.env.ARTIFACTS;
 const WAIT = { timeout: 15000 };
 
@@ -45,6 +47,7 @@ try {
   step('create a webhook pointing at the receiver');
   await page.getByLabel('Endpoint URL').fill(receiverUrl);
   await page.getByLabel('Description').fill('<img src=x onerror=alert(1)> Receiver');
+  await page.getByLabel('Rate limit').fill('5');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.locator('#secret-dialog[open]').waitFor(WAIT);
   result.secret = await page.locator('#secret-value').inputValue();
@@ -59,6 +62,7 @@ try {
   result.secretGoneAfterClose = await page.evaluate((s) => !document.body.innerText.includes(s)
     && ![...document.querySelectorAll('input')].some((i) => i.value.includes(s)), result.secret);
 
+  result.factsAfterCreate = await page.locator('#detail-facts').innerText();
   result.detailTitle = await page.locator('#detail-title').textContent();
   result.imagesInPage = await page.locator('img').count();
   step('send a test and see its result');
@@ -91,6 +95,15 @@ try {
   await page.locator('#log-rows tr.attempts:not([hidden])').first().waitFor(WAIT);
   result.attemptsAfterRetry = await page.locator('#log-rows tr.attempts:not([hidden])').first().innerText();
   await page.screenshot({ path: path.join(artifacts, 'dashboard-detail.png'), fullPage: true });
+
+  step('edit it: the form shows the rate limit; emptied, it is removed');
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.locator('#form-dialog[open]').waitFor(WAIT);
+  result.rateLimitInForm = await page.getByLabel('Rate limit').inputValue();
+  await page.getByLabel('Rate limit').fill('');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#status', { hasText: 'Webhook saved.' }).waitFor(WAIT);
+  result.factsAfterEdit = await page.locator('#detail-facts').innerText();
 
   step('toggle it off, from the keyboard');
   await page.getByRole('button', { name: 'Disable' }).focus();
@@ -128,6 +141,20 @@ try {
   await page.locator('#sign-in').waitFor({ state: 'visible', ...WAIT });
   result.tokenAfterSignOut = await page.evaluate(() => sessionStorage.getItem('webhookd.token'));
   result.signOutShownWhenSignedOut = await page.getByRole('button', { name: 'Sign out' }).isVisible();
+
+  step('another tenant: its failing and paused webhooks show their health');
+  await page.goto(`${base}/#token=${encodeURIComponent(opsToken)}`);
+  await page.locator('#webhook-table').waitFor({ state: 'visible', ...WAIT });
+  result.healthCells = await page.locator('#webhook-rows td.health-cell').allInnerTexts();
+  result.healthBadges = await page.locator('#webhook-rows td.health-cell .badge').evaluateAll(
+    (badges) => badges.map((b) => `${b.className}: ${b.textContent}`));
+  result.healthTimes = await page.locator('#webhook-rows td.health-cell time').evaluateAll(
+    (times) => times.map((t) => t.dateTime));
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-health.png'), fullPage: true });
+  await page.locator('#webhook-rows tr', { hasText: 'Paused' })
+    .getByRole('button', { name: /^Manage / }).click();
+  await page.locator('#detail').waitFor({ state: 'visible', ...WAIT });
+  result.opsFacts = await page.locator('#detail-facts').innerText();
   result.done = true;
 } catch (err) {
   result.failure = String(err && err.stack ? err.stack : err);

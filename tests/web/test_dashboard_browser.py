@@ -1,5 +1,7 @@
 """The dashboard page in a real browser: Debian's Chromium, driven by playwright-core from
-node (tests/web/dashboard.mjs), against a real `webhookd serve` and a real receiver.
+node (tests/web/dashboard.mjs), against a real `webhookd serve` and real receivers (one
+that answers 200 for the customer's webhook; one answering 400 and one answering 503 for
+another tenant's failing and paused webhooks).
 
 Needs /usr/bin/chromium (`apt-get install chromium`) and node_modules (`npm ci`, which
 `make install` runs). Without them the test skips locally and fails under CI.
@@ -12,9 +14,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 
-from tests.conftest import INGEST_KEY, JWT_SECRET
+from tests.conftest import INGEST_KEY, JWT_SECRET, make_token, wait_until
 from tests.e2e.conftest import Serve, cli_env, webhookd
 from webhookd.domain import signing
 from webhookd.testing import Receiver
@@ -58,22 +61,47 @@ def _drive(node: str, env: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+def _unhealthy_webhooks(base: str, token: str, rejecting: str, down: str) -> None:
+    """Two webhooks of the token's tenant, one event each: the endpoint that answers 400
+    leaves its webhook failing, the one that answers 503 opens its circuit (paused)."""
+    hooks = f"{base}/dashboard/webhooks"
+    headers = {"Authorization": f"Bearer {token}"}
+    for url, description in ((rejecting, "Rejects"), (down, "Down")):
+        created = httpx.post(hooks, json={"url": url, "description": description}, headers=headers)
+        assert created.status_code == 201, created.text
+    event = {"tenantId": "ops", "event": "verification.completed"}
+    assert httpx.post(f"{base}/events", json=event, headers={"X-Api-Key": INGEST_KEY}).is_success
+
+    def statuses() -> list[str]:
+        answer = httpx.get(hooks, headers=headers).json()["data"]
+        return sorted(w["health"]["status"] for w in answer)
+
+    wait_until(lambda: statuses() == ["failing", "paused"])
+
+
 def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) -> None:
     node = _browser_or_skip()
-    env = cli_env(tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY)
+    env = cli_env(
+        tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
+        # one breaker failure opens a circuit, for an hour: a paused webhook stays paused
+        WEBHOOKD_CIRCUIT_FAILURES="1", WEBHOOKD_CIRCUIT_COOLDOWN="3600",
+    )  # fmt: skip
     minted = webhookd("token", "--tenant", "acme", "--ttl", "10m", env=env, cwd=tmp_path)
     assert minted.returncode == 0, minted.stderr
     token = minted.stdout.strip()
     server = serve(env)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    with Receiver() as receiver:
+    ops = make_token("ops")
+    with Receiver() as receiver, Receiver(status=400) as rejecting, Receiver(status=503) as down:
+        _unhealthy_webhooks(server.base, ops, rejecting.url, down.url)
         result = _drive(
             node,
             {
                 "WEBHOOKD_BASE": server.base,
                 "WEBHOOKD_TOKEN": token,
                 "RECEIVER_URL": receiver.url,
+                "OPS_TOKEN": ops,
                 "ARTIFACTS": str(ARTIFACTS),
                 "CHROMIUM": CHROMIUM,
             },
@@ -100,6 +128,12 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert result["focusOnSecret"] == "secret-value"
     assert result["clipboard"] == secret
     assert result["secretGoneAfterClose"]
+
+    # A new webhook is healthy; its rate limit, set in the form, is shown and can be removed.
+    assert "Healthy" in result["factsAfterCreate"]
+    assert "5 deliveries per second at most" in result["factsAfterCreate"]
+    assert result["rateLimitInForm"] == "5"
+    assert "Rate limit\tnone" in result["factsAfterEdit"].replace("\n", "\t")
 
     # Data from the API is shown as text, never run as HTML.
     assert result["detailTitle"] == "<img src=x onerror=alert(1)> Receiver"
@@ -138,5 +172,19 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert result["tokenAfterSignOut"] is None
     assert not result["signOutShownWhenSignedOut"]
     assert len(receiver.requests) == 2  # nothing sent after the webhook was disabled
-    for name in ("dashboard-secret.png", "dashboard-detail.png", "dashboard-list.png"):
+
+    # The other tenant's list: a failing webhook and a paused one, each with its badge and time.
+    failing, paused = sorted(result["healthCells"])  # either may be listed first
+    assert failing.startswith("Failing")
+    assert "failing since" in failing
+    assert paused.startswith("Paused")
+    assert "next probe at" in paused
+    assert sorted(result["healthBadges"]) == ["badge bad: Failing", "badge wait: Paused"]
+    assert len(result["healthTimes"]) == 2  # <time datetime=…> from the API's ISO times
+    assert all(t.endswith("Z") for t in result["healthTimes"])
+    assert "Paused" in result["opsFacts"]
+    assert "next probe at" in result["opsFacts"]
+
+    names = ("dashboard-secret.png", "dashboard-detail.png", "dashboard-list.png")
+    for name in (*names, "dashboard-health.png"):
         assert (ARTIFACTS / name).stat().st_size > 0

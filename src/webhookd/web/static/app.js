@@ -124,6 +124,30 @@ function statusBadge(status) {
   return badge(status === 'delivered' ? 'ok' : status === 'failed' ? 'bad' : 'wait', status);
 }
 
+// A webhook's health, as the API reports it. A disabled webhook is sent nothing, so it
+// shows none (enabling it again starts it healthy).
+const HEALTH = { healthy: ['ok', 'Healthy'], failing: ['bad', 'Failing'], paused: ['wait', 'Paused'] };
+
+function healthBadge(w) {
+  if (!w.active || !w.health) return el('span', { class: 'muted', text: '—', title: 'Disabled: nothing is sent' });
+  const [kind, text] = HEALTH[w.health.status] || ['off', w.health.status];
+  return el('span', { class: 'health' }, badge(kind, text), healthNote(w.health));
+}
+
+function healthNote(h) {
+  if (h.status === 'paused') {
+    return el('div', { class: 'muted' }, 'next probe at ', when(h.nextProbeAt));
+  }
+  if (h.status !== 'failing') return null;
+  const row = h.consecutiveFailures ? `${h.consecutiveFailures} in a row` : null;
+  if (!h.failingSince) return el('div', { class: 'muted', text: `failing, ${row}` });
+  return el('div', { class: 'muted' }, 'failing since ', when(h.failingSince), row ? ` (${row})` : null);
+}
+
+function rateLimitText(w) {
+  return w.rateLimit ? `${w.rateLimit} deliveries per second at most` : 'none';
+}
+
 // ---- signing in and out -------------------------------------------------------------
 
 function claims(jwt) {
@@ -201,6 +225,7 @@ function renderWebhooks() {
       el('td', { text: eventsText(w.events) }),
       el('td', {}, w.active ? badge('ok', 'Active') : badge('off', 'Inactive'),
         w.disabledReason ? el('div', { class: 'muted', text: w.disabledReason }) : null),
+      el('td', { class: 'health-cell' }, healthBadge(w)),
       el('td', {}, when(w.lastTriggeredAt)),
       el('td', { id: `counts-${w.id}`, class: 'counts', text: '…' }),
       el('td', {}, el('button', {
@@ -273,6 +298,8 @@ function showDetail(webhook) {
     ['Id', el('code', { text: webhook.id })],
     ['Events', eventsText(webhook.events)],
     ['Status', webhook.active ? badge('ok', 'Active') : badge('off', 'Inactive')],
+    ['Health', healthBadge(webhook)],
+    ['Rate limit', rateLimitText(webhook)],
     ['Created', when(webhook.createdAt)],
     ['Last triggered', when(webhook.lastTriggeredAt)],
   ];
@@ -483,6 +510,7 @@ function openForm(webhook) {
   $('form-submit').textContent = webhook ? 'Save changes' : 'Create';
   $('f-url').value = webhook ? webhook.url : '';
   $('f-description').value = webhook ? webhook.description : '';
+  $('f-rate-limit').value = webhook && webhook.rateLimit ? String(webhook.rateLimit) : '';
   const chosen = new Set(webhook ? webhook.events : ['*']);
   $('f-all').checked = chosen.has('*');
   const boxes = state.eventTypes.map((name, i) => el('div', { class: 'check' },
@@ -503,7 +531,11 @@ async function saveForm(event) {
   event.preventDefault();
   const events = $('f-all').checked ? ['*']
     : [...$('f-events').querySelectorAll('input:checked')].map((box) => box.value);
-  const body = { url: $('f-url').value.trim(), events, description: $('f-description').value };
+  const limit = $('f-rate-limit').value.trim(); // the browser has checked it is 1 to 10000
+  const body = {
+    url: $('f-url').value.trim(), events, description: $('f-description').value,
+    rateLimit: limit === '' ? null : Number(limit), // null: none (in an edit, removes it)
+  };
   await attempt(event.submitter, async () => {
     if (state.editing) {
       const answer = await api('PATCH', `webhooks/${enc(state.editing.id)}`, body);
