@@ -125,3 +125,18 @@ async def test_caps_and_the_unproven_lane(store: Store) -> None:
     # A cap of 1 with one in flight: nothing more for that webhook.
     more = await claim(store, T0 + 10, 10, caps={fresh.id: 1}, busy={fresh.id: 1})
     assert more == []
+
+
+async def test_a_paused_webhooks_deliveries_are_pending_but_not_due(store: Store) -> None:
+    paused, other = webhook(), webhook()
+    await store.create_webhook(paused)
+    for n in range(2):
+        await store.publish(event(at=T0 + n), None, DAY)
+    jobs = await claim(store, T0 + 10, 2)
+    await store.settle([answered(j, 503, T0 + 20) for j in jobs], DAY, BREAKER)  # opens
+    await store.create_webhook(other)
+    await store.publish(event(at=T0 + 30), None, DAY)
+    stats = await store.queue_stats(T0 + 500)
+    assert stats.pending == 4  # two retries of `paused` and one new delivery each
+    assert stats.due == 1  # only `other`'s: `paused` waits for its probe
+    assert stats.health == {"healthy": 1, "failing": 0, "paused": 1}

@@ -237,12 +237,16 @@ UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets WHERE id = :id;
 -- name: queue_stats
 -- For /metrics: the pending backlog, what of it is due, and the oldest due time. Reads
 -- only pending rows (the two partial claim indexes), so it costs O(backlog).
--- Due means claimable: leased (in-flight) rows are not counted.
+-- Due means claimable: leased (in-flight) rows are not counted, and neither are those
+-- of a webhook whose circuit is open (they wait for its probe: one customer's endpoint
+-- being down is not "the workers are behind"; webhookd_webhooks_health shows it).
 SELECT count(*) AS pending, count(due) AS due, min(due) AS oldest
-  FROM (SELECT CASE WHEN next_attempt_at <= :now
-                     AND (locked_until IS NULL OR locked_until < :now)
-                    THEN next_attempt_at END AS due
-          FROM deliveries WHERE status = 'pending') AS backlog;
+  FROM (SELECT CASE WHEN d.next_attempt_at <= :now
+                     AND (d.locked_until IS NULL OR d.locked_until < :now)
+                     AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
+                    THEN d.next_attempt_at END AS due
+          FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.status = 'pending') AS backlog;
 
 -- name: webhook_health
 -- For /metrics: enabled webhooks by health (as the API shows it).
