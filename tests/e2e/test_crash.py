@@ -103,7 +103,10 @@ def test_sigkill_mid_stream_loses_nothing(tmp_path: Path, serve: Any) -> None:
     )
     assert numbers == set(range(EVENTS))  # every event arrived: nothing lost
     assert len(per_id) == EVENTS  # one stable delivery id per event
-    assert duplicates <= CONCURRENCY  # only what was in flight at the kill came twice
+    # Only what was in flight at the kill came twice: up to CONCURRENCY sends under way,
+    # and as many again whose answer was in but whose settle had not committed (the
+    # worker keeps those slots until the commit; worker.py `_claim_request`). CI saw 20.
+    assert duplicates <= 2 * CONCURRENCY
     assert counts == {DeliveryStatus.DELIVERED: EVENTS}
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
