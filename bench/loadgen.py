@@ -1,6 +1,8 @@
 """The load generator, a process of its own (aiohttp on uvloop). Prints one JSON line.
 
-limit URL --count N --concurrency C      sign and POST N delivery bodies (the limit)
+limit URL [URL …] --count N --concurrency C
+                                         sign and POST N delivery bodies (the limit),
+                                         to each URL in turn
 events BASE KEY TENANT [--rate R] [--seconds S | --count N] [--concurrency C] [--stamp]
                                          POST /events: at a fixed rate (open loop,
                                          R per second) or as fast as C in flight go
@@ -43,7 +45,7 @@ def _session(concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent",))
 
 
-async def limit(url: str, count: int, concurrency: int) -> dict[str, Any]:
+async def limit(urls: list[str], count: int, concurrency: int) -> dict[str, Any]:
     """What one bare aiohttp client does with the same work as the worker: build the
     body, sign it (both schemes), POST it, read the answer."""
     body = jsjson.dumps({"event": "verification.completed", "timestamp": "2026-01-01T00:00:00.000Z",
@@ -57,6 +59,7 @@ async def limit(url: str, count: int, concurrency: int) -> dict[str, Any]:
             nonlocal left, errors
             while left > 0:
                 left -= 1
+                url = urls[left % len(urls)]
                 now = time.time()
                 delivery_id = ids.new_id(ids.DELIVERY, int(now * 1000))
                 headers = signing.delivery_headers(
@@ -163,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen")
     sub = parser.add_subparsers(dest="mode", required=True)
     p = sub.add_parser("limit")
-    p.add_argument("url")
+    p.add_argument("url", nargs="+")
     p.add_argument("--count", type=int, default=20_000)
     p.add_argument("--concurrency", type=int, default=64)
     p = sub.add_parser("events")

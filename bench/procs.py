@@ -68,6 +68,11 @@ class Proc:
         if self.profiler is not None:
             self.profiler.wait(30)  # it writes its file when the process is gone
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far, every thread of the process."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -122,11 +127,17 @@ def token(tenant: str) -> str:
 
 
 class Receiver:
-    def __init__(self, logs: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = Proc("receiver", python("bench.receiver", str(self.port)), dict(os.environ),
-                         logs)  # fmt: skip
+    """bench/receiver.py: on one port, or on `ports` of them (`urls`), answering each
+    POST after `delay_ms`."""
+
+    def __init__(self, logs: Path, name: str = "receiver", ports: int = 1,
+                 delay_ms: float = 0) -> None:  # fmt: skip
+        self.ports = [free_port() for _ in range(ports)]
+        self.port = self.ports[0]
+        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
+        self.url = self.urls[0]
+        args = [",".join(map(str, self.ports))] + ([f"{delay_ms:g}"] if delay_ms else [])
+        self.proc = Proc(name, python("bench.receiver", *args), dict(os.environ), logs)
         wait_ready(self.url + "/stats", self.proc)
 
     def reset(self) -> None:
@@ -143,6 +154,20 @@ class Receiver:
             if stats["count"] >= count or time.monotonic() > deadline:
                 return stats
             time.sleep(0.05)
+
+
+class Endpoints:
+    """bench/endpoints.py: endpoints that hang (`/hang/N`) or answer 500 (`/fail/N`)."""
+
+    def __init__(self, logs: Path, name: str = "endpoints") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = Proc(name, python("bench.endpoints", str(self.port)), dict(os.environ), logs)
+        wait_ready(self.url + "/stats", self.proc)
+
+    def stats(self) -> dict[str, int]:
+        result: dict[str, int] = http("GET", self.url + "/stats")
+        return result
 
 
 class Webhookd:

@@ -1,14 +1,24 @@
 """`make bench`: every figure of issue 6, measured against this machine's own limit.
 
 Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api,
-idle, soak. Sizes come from the environment, defaults fit in 5 minutes on 2 cores:
+idle, soak, isolation, rtt, backlog. Sizes come from the environment; the first six
+fit in 5 minutes on 2 cores, and each of the last three in about 3:
 
   BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
   BENCH_RATE=200           events/s          BENCH_LATENCY_SECONDS=30 (after BENCH_WARMUP=2)
   BENCH_API_SECONDS=4      closed-loop runs  BENCH_IDLE_SECONDS=30
   BENCH_SOAK=200000        soak deliveries   BENCH_SOAK_RATE=150 events/s (x20 webhooks)
+  BENCH_ISOLATION_SECONDS=20  BENCH_ISOLATION_RATE=20 events/s per tenant
+  BENCH_ISOLATION_HANGING=200 BENCH_ISOLATION_BROKEN=20 (closed port, and 500, each)
+  BENCH_RTT_MS=100         endpoint delay    BENCH_RTT_EVENTS=600 (x10 webhooks)
+  BENCH_RTT_ROUNDS=20      client requests per slot of its concurrency
+  BENCH_BACKLOG=100000     paused backlog    BENCH_BACKLOG_CLAIMS=200 timed claims
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
                                                    and dropped)
+
+The sections isolation, rtt and backlog run webhookd with its default delivery
+settings (512 in flight per worker, windows of up to 32 per endpoint, 15 s deadline),
+not BENCH_CONCURRENCY.
 
 Prints one table and writes bench/results/<UTC date>.json (<date>-partial.json when
 only some sections ran).
@@ -19,19 +29,24 @@ import contextlib
 import json
 import os
 import platform
+import re
 import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 
-from bench import procs
+from bench import backlog, procs
 from bench.loadgen import percentile
 from bench.pgproxy import CountingProxy
 from webhookd.testing import free_port
@@ -55,6 +70,19 @@ SOAK_RATE = _env_int("BENCH_SOAK_RATE", 150)
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 FANOUT = 10  # webhooks per drain event
 SOAK_FANOUT = 20
+ISOLATION_SECONDS = _env_int("BENCH_ISOLATION_SECONDS", 20)
+ISOLATION_RATE = _env_int("BENCH_ISOLATION_RATE", 20)  # events/s, each tenant
+HANGING = _env_int("BENCH_ISOLATION_HANGING", 200)  # tenant A's endpoints that never answer
+BROKEN = _env_int("BENCH_ISOLATION_BROKEN", 20)  # A's on a closed port, and A's answering 500
+HEALTHY = 5  # tenant B's endpoints
+ISOLATION_GRACE = 3  # seconds after the last publish by which all of B's must have arrived
+RTT_MS = _env_int("BENCH_RTT_MS", 100)
+RTT_EVENTS = _env_int("BENCH_RTT_EVENTS", 600)
+RTT_ROUNDS = _env_int("BENCH_RTT_ROUNDS", 20)
+RTT_FANOUT = 10
+RTT_IN_FLIGHT = (64, 256, 1024)
+BACKLOG = _env_int("BENCH_BACKLOG", 100_000)
+BACKLOG_CLAIMS = _env_int("BENCH_BACKLOG_CLAIMS", 200)
 
 
 @dataclass
@@ -137,15 +165,26 @@ FIRST_ATTEMPT = "SELECT min(attempted_at) FROM attempts"
 
 
 def _drained(run: Run, count_pending: Callable[[], int], first_ms: Callable[[], int],
-             expected: int) -> tuple[float, dict[str, Any]]:  # fmt: skip
+             expected: int, receiver: procs.Receiver | None = None,
+             ) -> tuple[float, dict[str, Any]]:  # fmt: skip
     """deliveries/s from the first claim to the last settle, once all have arrived."""
-    stats = run.receiver.wait_for(expected, timeout=600)
+    stats = (receiver or run.receiver).wait_for(expected, timeout=600)
     while count_pending() > 0:
         time.sleep(0.01)
     ended = time.time()
     started = first_ms() / 1000
     return expected / (ended - started), {"seconds": ended - started, "receiver": {
         "count": stats["count"], "first": stats["first"], "last": stats["last"]}}  # fmt: skip
+
+
+def _sqlite_probes(db: Path) -> tuple[Callable[[], int], Callable[[], int]]:
+    """The pending count and the first attempt's time, read from the file as it drains."""
+
+    def read(sql: str) -> int:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+
+    return lambda: read(PENDING), lambda: read(FIRST_ATTEMPT)
 
 
 def drain_sqlite(run: Run, limit_rate: float) -> None:
@@ -158,16 +197,7 @@ def drain_sqlite(run: Run, limit_rate: float) -> None:
                   str(events), "--concurrency", "16")  # fmt: skip
     api.proc.stop()
     run.receiver.reset()
-    db = run.logs / "drain.db"
-
-    def pending() -> int:
-        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-            return int(conn.execute(PENDING).fetchone()[0])
-
-    def first() -> int:
-        with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-            return int(conn.execute(FIRST_ATTEMPT).fetchone()[0])
-
+    pending, first = _sqlite_probes(run.logs / "drain.db")
     server = procs.Webhookd("drain-sqlite", env, run.logs)
     server.proc.profile()
     try:
@@ -211,9 +241,12 @@ def drain_postgres(run: Run, limit_rate: float) -> None:
     run.add("drain postgres: ratio to limit", ratio * 100, "%", ">= 60 %", ratio >= 0.6)
 
 
-def two_workers(name: str, env: dict[str, str], logs: Path) -> list[procs.Proc]:
-    """Two `webhookd worker` processes sharing the concurrency of the others' one."""
-    args = procs.python("webhookd.cli", "worker", "--concurrency", str(CONCURRENCY // 2))
+def two_workers(name: str, env: dict[str, str], logs: Path,
+                concurrency: int | None = CONCURRENCY // 2) -> list[procs.Proc]:  # fmt: skip
+    """Two `webhookd worker` processes sharing the concurrency of the others' one (None:
+    each with its default)."""
+    flag = [] if concurrency is None else ["--concurrency", str(concurrency)]
+    args = procs.python("webhookd.cli", "worker", *flag)
     return [procs.Proc(f"{name}-worker{i}", args, env, logs) for i in range(2)]
 
 
@@ -376,6 +409,329 @@ def soak(run: Run) -> None:
     run.add("soak: RSS spread after warm-up", growth * 100, "%", "<= 10 %", growth <= 0.10)
 
 
+# isolation -------------------------------------------------------------------------------
+QUEUE_STATE = """SELECT
+  (SELECT count(*) FROM deliveries WHERE tenant_id = 'tenant-a' AND status = 'pending')
+      AS a_pending,
+  (SELECT count(*) FROM deliveries WHERE tenant_id = 'tenant-a' AND status = 'pending'
+      AND attempts > 0) AS a_retrying,
+  (SELECT count(*) FROM webhooks WHERE circuit_until IS NOT NULL) AS circuits_open,
+  (SELECT count(*) FROM deliveries WHERE tenant_id = 'tenant-b' AND status <> 'delivered')
+      AS b_undelivered,
+  (SELECT count(*) FROM deliveries WHERE tenant_id = 'tenant-b' AND status <> 'delivered'
+      AND locked_until IS NOT NULL) AS b_leased"""
+
+
+def _attempt_kind(line: bytes) -> str:
+    if b"timed out" in line:
+        return "timed out"
+    if b"could not connect" in line:
+        return "refused"
+    status = re.search(rb"http_status=(\S+)", line)
+    return f"http {status[1].decode()}" if status else "other"
+
+
+def _attempts(offsets: dict[Path, int]) -> dict[str, int]:
+    """The attempt log lines (one per attempt, at info) written since each file's offset,
+    by what happened."""
+    kinds: Counter[str] = Counter()
+    for log, offset in offsets.items():
+        with log.open("rb") as lines:
+            lines.seek(offset)
+            kinds.update(_attempt_kind(line) for line in lines if b" outcome=" in line)
+    return dict(kinds)
+
+
+def _publish(run: Run, base: str, tenants: list[str], seconds: int) -> list[dict[str, Any]]:
+    """Each tenant's POST /events at ISOLATION_RATE for `seconds`, all at once, from a
+    load generator each; tenant B's events carry `t0`."""
+    args = ("events", base, procs.INGEST_KEY)
+    rate = ("--rate", str(ISOLATION_RATE), "--seconds", str(seconds))
+    with ThreadPoolExecutor(len(tenants)) as pool:
+        runs = [pool.submit(procs.loadgen, run.logs, *args, tenant, *rate,
+                            *(["--stamp"] if tenant == "tenant-b" else []))
+                for tenant in tenants]  # fmt: skip
+        return [done.result() for done in runs]
+
+
+@dataclass
+class Layout:
+    """The webhookd processes of an isolation run, and what can be read of its database."""
+
+    server: procs.Webhookd
+    processes: list[procs.Proc]
+    queue: Callable[[], dict[str, int]]  # A's backlog and the open circuits
+    transactions: Callable[[], int] | None = None  # PostgreSQL: commits + rollbacks so far
+
+
+def _tenant_b(run: Run, layout: Layout, tenants: list[str], seconds: int) -> dict[str, Any]:
+    """B's publish -> arrival latencies while `tenants` publish; B's must all arrive
+    within ISOLATION_GRACE seconds of the last publish."""
+    run.receiver.reset()
+    offsets = {proc.log: proc.log.stat().st_size for proc in layout.processes}
+    cpu = [proc.cpu_seconds() for proc in layout.processes]
+    xacts = layout.transactions() if layout.transactions else 0
+    began = time.monotonic()
+    published = dict(zip(tenants, _publish(run, layout.server.base, tenants, seconds), strict=True))
+    expected = published["tenant-b"]["count"] * HEALTHY
+    stats = run.receiver.wait_for(expected, timeout=ISOLATION_GRACE)
+    wall = time.monotonic() - began
+    lat = stats["latencies"]
+    per_second = ISOLATION_RATE * HEALTHY
+    result = {
+        "publish": published, "expected": expected, "arrived": stats["count"],
+        "p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99),
+        "max": max(lat, default=float("nan")), "over_50ms": sum(v > 50 for v in lat),
+        "worst_each_second": [round(max(lat[i : i + per_second]), 1)
+                              for i in range(0, len(lat), per_second)],
+        "cpu_percent": {proc.name: round(100 * (proc.cpu_seconds() - before) / wall, 1)
+                        for proc, before in zip(layout.processes, cpu, strict=True)},
+        "attempts": _attempts(offsets),
+    }  # fmt: skip
+    if layout.transactions:
+        time.sleep(1)  # pg_stat counters are flushed about once a second
+        result["transactions_per_s"] = (layout.transactions() - xacts) / wall
+    return result
+
+
+@contextlib.contextmanager
+def _isolation_layout(run: Run, engine: str) -> Iterator[Layout]:
+    """SQLite: one `webhookd serve`; PostgreSQL: `serve --no-worker` and two `webhookd
+    worker`. Default delivery settings; 245 webhooks need a higher per-tenant cap (the
+    Dashboard's rate limit is off in every bench run). With BENCH_PROFILE, py-spy
+    samples every webhookd process."""
+    extra = {"WEBHOOKD_MAX_WEBHOOKS_PER_TENANT": "1000"}
+    if engine == "sqlite":
+        db = run.logs / "isolation.db"
+        server = procs.Webhookd("isolation-sqlite", procs.webhookd_env(f"sqlite:///{db}", **extra),
+                                run.logs)  # fmt: skip
+        server.proc.profile()
+        try:
+            yield Layout(server, [server.proc], lambda: _sqlite_row(db, QUEUE_STATE))
+        finally:
+            server.proc.stop()
+        return
+    with pg_database("isolation") as database:
+        dsn = _pg(database)
+        env = procs.webhookd_env(dsn, **extra)
+        server = procs.Webhookd("isolation-pg-api", env, run.logs, "--no-worker")
+        workers = two_workers("isolation-pg", env, run.logs, concurrency=None)
+        stat = ("SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                f" WHERE datname = '{database}'")  # fmt: skip
+        for proc in [server.proc, *workers]:
+            proc.profile()
+        try:
+            yield Layout(server, [server.proc, *workers],
+                         lambda: asyncio.run(_pg_fetchrow(dsn, QUEUE_STATE)),
+                         lambda: int(asyncio.run(_pg_fetchval(_pg("postgres"), stat))))  # fmt: skip
+        finally:
+            for proc in [*workers, server.proc]:
+                proc.stop()
+
+
+def _sqlite_row(db: Path, sql: str) -> dict[str, int]:
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
+        conn.row_factory = sqlite3.Row
+        return dict(conn.execute(sql).fetchone())
+
+
+async def _pg_fetchrow(dsn: str, sql: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(sql)
+        return {} if row is None else dict(row)
+    finally:
+        await conn.close()
+
+
+def isolation(run: Run, engine: str) -> None:
+    """Tenant B (5 healthy endpoints) alone, then beside tenant A (HANGING endpoints that
+    never answer, BROKEN on a closed port, BROKEN answering 500), both publishing."""
+    print(f"isolation/{engine}: tenant B alone, then beside tenant A's {HANGING} hanging, "
+          f"{BROKEN} refused and {BROKEN} failing endpoints; {ISOLATION_RATE} events/s "
+          f"each for {ISOLATION_SECONDS} s", flush=True)  # fmt: skip
+    endpoints = procs.Endpoints(run.logs, f"endpoints-{engine}")
+    closed = free_port()  # nothing listens there
+    a_urls = [f"{endpoints.url}/hang/{n}" for n in range(HANGING)]
+    a_urls += [f"http://127.0.0.1:{closed}/gone/{n}" for n in range(BROKEN)]
+    a_urls += [f"{endpoints.url}/fail/{n}" for n in range(BROKEN)]
+    try:
+        with _isolation_layout(run, engine) as layout:
+            layout.server.webhooks("tenant-b", [f"{run.receiver.url}/b{n}" for n in range(HEALTHY)])
+            warm = _tenant_b(run, layout, ["tenant-b"], WARMUP) if WARMUP else {}
+            alone = _tenant_b(run, layout, ["tenant-b"], ISOLATION_SECONDS)
+            layout.server.webhooks("tenant-a", a_urls)
+            beside = _tenant_b(run, layout, ["tenant-a", "tenant-b"], ISOLATION_SECONDS)
+            beside["endpoints"] = endpoints.stats()
+            beside["queue"] = layout.queue()
+            endpoints.proc.stop()  # the held requests fail at once: no 15 s wait to stop
+    finally:
+        endpoints.proc.stop()
+    run.raw[f"isolation_{engine}"] = {"warmup": warm, "alone": alone, "beside_a": beside}
+    _isolation_figures(run, engine, alone, beside)
+
+
+def _isolation_figures(run: Run, engine: str, alone: dict[str, Any],
+                       beside: dict[str, Any]) -> None:  # fmt: skip
+    name = f"isolation {engine}: B"
+    run.add(f"{name} alone, publish -> arrival p99 (reference)", alone["p99"], "ms")
+    run.add(f"{name} alone, POST /events p99", alone["publish"]["tenant-b"]["p99"], "ms")
+    run.add(f"{name} beside A, publish -> arrival p50", beside["p50"], "ms")
+    ok = beside["arrived"] == beside["expected"]
+    run.add(f"{name} beside A, publish -> arrival p99", beside["p99"], "ms", "<= 50 ms",
+            beside["p99"] <= 50 and ok)  # fmt: skip
+    run.add(f"{name} beside A, POST /events p99", beside["publish"]["tenant-b"]["p99"], "ms")
+    run.add(f"{name} beside A, arrived of {beside['expected']} in time", beside["arrived"], "",
+            f"= {beside['expected']}", ok)  # fmt: skip
+    run.add(f"isolation {engine}: webhookd CPU beside A (% of a core, all processes)",
+            sum(beside["cpu_percent"].values()), "%")  # fmt: skip
+    if "transactions_per_s" in beside:
+        run.add(f"isolation {engine}: PostgreSQL transactions/s beside A",
+                beside["transactions_per_s"], "/s")  # fmt: skip
+    print(f"  B beside A: worst each second {beside['worst_each_second']}; A's POST /events "
+          f"p99 {beside['publish']['tenant-a']['p99']:.1f} ms; attempts {beside['attempts']}; "
+          f"endpoints {beside['endpoints']}; queue {beside['queue']}; "
+          f"CPU % {beside['cpu_percent']}", flush=True)  # fmt: skip
+
+
+# rtt ---------------------------------------------------------------------------------------
+def rtt_limit(run: Run, slow: procs.Receiver, before: str) -> float:
+    """The bare client's best rate against the slow endpoints, over RTT_IN_FLIGHT."""
+    results = {}
+    for concurrency in RTT_IN_FLIGHT:
+        slow.reset()
+        results[concurrency] = procs.loadgen(
+            run.logs, "limit", *[f"{url}/limit" for url in slow.urls],
+            "--count", str(concurrency * RTT_ROUNDS), "--concurrency", str(concurrency),
+        )  # fmt: skip
+        run.add(f"rtt: bare aiohttp signed POSTs/s, {concurrency} in flight, before {before}",
+                results[concurrency]["rate"], "/s")  # fmt: skip
+    run.raw[f"rtt_limit_{before}"] = results
+    return max(float(result["rate"]) for result in results.values())
+
+
+def _rtt_fill(run: Run, env: dict[str, str], name: str, slow: procs.Receiver) -> procs.Webhookd:
+    """RTT_EVENTS events x RTT_FANOUT webhooks queued by `serve --no-worker` (returned)."""
+    api = procs.Webhookd(name, env, run.logs, "--no-worker")
+    api.webhooks("rtt", [f"{slow.urls[n % len(slow.urls)]}/r{n}" for n in range(RTT_FANOUT)])
+    procs.loadgen(run.logs, "events", api.base, procs.INGEST_KEY, "rtt", "--count",
+                  str(RTT_EVENTS), "--concurrency", "16")  # fmt: skip
+    slow.reset()
+    return api
+
+
+def _arrivals(receiver: procs.Receiver, expected: int, timeout: float = 600) -> list[int]:
+    """The receiver's count every 0.1 s, from the first arrival until `expected`."""
+    tick = time.monotonic()
+    deadline = tick + timeout
+    counts: list[int] = []
+    while tick < deadline:
+        count = receiver.stats()["count"]
+        if count or counts:
+            counts.append(count)
+        if count >= expected:
+            break
+        tick += 0.1
+        time.sleep(max(0.0, tick - time.monotonic()))
+    return counts
+
+
+def _rtt_drained(run: Run, slow: procs.Receiver, processes: list[procs.Proc],
+                 pending: Callable[[], int], first: Callable[[], int],
+                 ) -> tuple[float, dict[str, Any]]:  # fmt: skip
+    cpu = [proc.cpu_seconds() for proc in processes]
+    began = time.monotonic()
+    counts = _arrivals(slow, RTT_EVENTS * RTT_FANOUT)
+    rate, raw = _drained(run, pending, first, RTT_EVENTS * RTT_FANOUT, slow)
+    wall = time.monotonic() - began
+    raw["arrived_each_half_second"] = [b - a for a, b in pairwise(counts[::5])]
+    raw["cpu_percent"] = {proc.name: round(100 * (proc.cpu_seconds() - before) / wall, 1)
+                          for proc, before in zip(processes, cpu, strict=True)}  # fmt: skip
+    raw["most_in_flight"] = slow.stats()["most_waiting"]
+    return rate, raw
+
+
+def _rtt_figures(run: Run, engine: str, rate: float, raw: dict[str, Any], best: float) -> None:
+    run.raw[f"rtt_{engine}"] = {**raw, "client_best": best}
+    run.add(f"rtt {engine}: deliveries/s (default settings)", rate, "/s")
+    run.add(f"rtt {engine}: ratio to the client's best", rate / best * 100, "%", ">= 50 %",
+            rate / best >= 0.5)  # fmt: skip
+    run.add(f"rtt {engine}: most requests in flight at the endpoints", raw["most_in_flight"], "")
+    print(f"  CPU % {raw['cpu_percent']}; arrived each 0.5 s "
+          f"{raw['arrived_each_half_second']}", flush=True)  # fmt: skip
+
+
+def rtt(run: Run) -> None:
+    """RTT_FANOUT endpoints (one port each) answering after RTT_MS: the bare client's
+    best, then a drain by webhookd with its default settings, on each engine."""
+    total = RTT_EVENTS * RTT_FANOUT
+    print(f"rtt: {RTT_FANOUT} endpoints answering after {RTT_MS} ms; the bare client at "
+          f"{'/'.join(map(str, RTT_IN_FLIGHT))} in flight, then a drain of {total} "
+          "deliveries, default settings", flush=True)  # fmt: skip
+    slow = procs.Receiver(run.logs, "rtt-receiver", ports=RTT_FANOUT, delay_ms=RTT_MS)
+    try:
+        best = rtt_limit(run, slow, "sqlite")
+        env = procs.webhookd_env(f"sqlite:///{run.logs / 'rtt.db'}")
+        _rtt_fill(run, env, "rtt-sqlite-fill", slow).proc.stop()
+        server = procs.Webhookd("rtt-sqlite", env, run.logs)
+        server.proc.profile()
+        try:
+            rate, raw = _rtt_drained(run, slow, [server.proc], *_sqlite_probes(run.logs / "rtt.db"))
+        finally:
+            server.proc.stop()
+        _rtt_figures(run, "sqlite", rate, raw, best)
+        rtt_postgres(run, slow, rtt_limit(run, slow, "postgres"))
+    finally:
+        slow.proc.stop()
+
+
+def rtt_postgres(run: Run, slow: procs.Receiver, best: float) -> None:
+    with pg_database("rtt") as database:
+        dsn = _pg(database)
+        env = procs.webhookd_env(dsn)
+        api = _rtt_fill(run, env, "rtt-pg-api", slow)
+        try:
+            workers = two_workers("rtt-pg", env, run.logs, concurrency=None)
+            for worker in workers:
+                worker.profile()
+            try:
+                rate, raw = _rtt_drained(
+                    run, slow, workers, lambda: asyncio.run(_pg_fetchval(dsn, PENDING)),
+                    lambda: asyncio.run(_pg_fetchval(dsn, FIRST_ATTEMPT)),
+                )  # fmt: skip
+            finally:
+                for worker in workers:
+                    worker.stop()
+        finally:
+            api.proc.stop()
+    _rtt_figures(run, "postgres", rate, raw, best)
+
+
+# backlog -----------------------------------------------------------------------------------
+def backlog_claims(run: Run) -> None:
+    """Claim time with BACKLOG due deliveries on one webhook the claim must skip (paused,
+    or at its cap), against the same claims with no backlog (bench/backlog.py)."""
+    print(f"backlog: {BACKLOG_CLAIMS} claims each, no backlog, then {BACKLOG:,} due "
+          "deliveries on one paused / saturated webhook, in-process", flush=True)  # fmt: skip
+    results = {"sqlite": uvloop.run(backlog.measure(
+        backlog.SQLite(run.logs / "backlog.db"), BACKLOG, BACKLOG_CLAIMS))}  # fmt: skip
+    with pg_database("backlog") as database:
+        results["postgres"] = uvloop.run(backlog.measure(
+            backlog.Postgres(_pg(database)), BACKLOG, BACKLOG_CLAIMS))  # fmt: skip
+    run.raw["backlog"] = results
+    for engine, result in results.items():
+        for mode in backlog.MODES:
+            empty = result[mode]["empty"]["median_ms"] * 1000
+            full = result[mode]["backlog"]["median_ms"] * 1000
+            run.add(f"backlog {engine}: claim median, no backlog ({mode} webhook)", empty, "µs")
+            run.add(f"backlog {engine}: claim median, {BACKLOG:,} on a {mode} webhook", full,
+                    "µs")  # fmt: skip
+            run.add(f"backlog {engine}: {mode}, backlog / no backlog", full / empty * 100, "%",
+                    "<= 200 %", full / empty <= 2)  # fmt: skip
+        plan = result["paused"]["plan"].replace("\n", "\n    ")
+        print(f"  {engine}: the `due` statement's plan, paused backlog:\n    {plan}", flush=True)
+
+
 # the report ----------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     model = ""
@@ -412,7 +768,7 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-ALL_SECTIONS = "limit,drain,latency,api,idle,soak"
+ALL_SECTIONS = "limit,drain,latency,api,idle,soak,isolation,rtt,backlog"
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
 
 
@@ -435,6 +791,13 @@ def measure(run: Run) -> None:
         latency_postgres(run)
     if "soak" in SECTIONS:
         soak(run)
+    if "isolation" in SECTIONS:
+        isolation(run, "sqlite")
+        isolation(run, "postgres")
+    if "rtt" in SECTIONS:
+        rtt(run)
+    if "backlog" in SECTIONS:
+        backlog_claims(run)
 
 
 def main() -> None:
@@ -465,7 +828,11 @@ def main() -> None:
                     "deliveries": N, "concurrency": CONCURRENCY, "rate": RATE,
                     "latency_seconds": LATENCY_SECONDS, "warmup_seconds": WARMUP,
                     "idle_seconds": IDLE_SECONDS,
-                    "soak": SOAK, "soak_rate": SOAK_RATE, "sections": sorted(SECTIONS)},
+                    "soak": SOAK, "soak_rate": SOAK_RATE, "isolation_seconds": ISOLATION_SECONDS,
+                    "isolation_rate": ISOLATION_RATE, "isolation_hanging": HANGING,
+                    "isolation_broken": BROKEN, "rtt_ms": RTT_MS, "rtt_events": RTT_EVENTS,
+                    "rtt_rounds": RTT_ROUNDS, "backlog": BACKLOG,
+                    "backlog_claims": BACKLOG_CLAIMS, "sections": sorted(SECTIONS)},
                 "figures": [asdict(f) for f in run.figures], "raw": run.raw}  # fmt: skip
     out.write_text(json.dumps(document, indent=1) + "\n")
     print(f"written to {out.relative_to(ROOT.parent)}")
