@@ -195,6 +195,10 @@ class Worker:
                 if request.slots < (self.limits.claim_at if self._inflight else 1):
                     await self._wait_for_a_slot()
                     continue
+                # Judged on the request as sent: windows read through a live view may
+                # widen while the claim awaits, and an empty claim made at full windows
+                # must still wait for a freed slot, not for the poll backstop.
+                constrained = self._limited(request)
                 try:
                     claimed = await self.store.claim(request)
                 except Exception as exc:  # the loop must outlive any one failure
@@ -209,7 +213,7 @@ class Worker:
                 jobs = claimed.jobs
                 if claimed.wake_at is not None and len(self._retries) < 10_000:
                     heapq.heappush(self._retries, claimed.wake_at)
-                self._constrained = self._limited(request)
+                self._constrained = constrained
                 if not jobs:
                     await self._idle()
                     continue
