@@ -4,6 +4,7 @@ An endpoint whose attempt has been in flight longer than `slow_after` is cut to 
 time before that attempt ends; endpoints not proven healthy share at most
 `unproven_share` of the slots."""
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -74,3 +75,22 @@ def test_unproven_endpoints_share_at_most_their_part_of_the_slots() -> None:
     assert request.unproven_slots == 0  # four unproven in flight: their half is used
     assert request.proven == {"wh_good"}
     assert w._limited(request)  # a freed slot may make work claimable: wait for one
+
+
+async def test_a_slot_freed_while_the_claim_ran_is_not_missed() -> None:
+    """An empty claim held back by full windows waits for a freed slot; one freed while
+    the claim was running must count, or the worker sleeps until the poll backstop."""
+
+    class NeverSignalled:
+        async def wait_for_work(self, timeout: float) -> None:
+            await asyncio.Event().wait()
+
+    w = Worker(
+        cast(Store, NeverSignalled()), NoTransport(), retry.Policy(),
+        Limits(poll_interval=60.0), sealer=Sealer(SECRET_KEY), now=lambda: NOW,
+    )  # fmt: skip
+    seen = w._frees  # the claim request is made
+    w._free()  # a send ends while the claim runs
+    w._constrained = True  # the claim came back empty: every window was full
+    await asyncio.wait_for(w._idle(seen), timeout=30)  # returns at once, not after 60 s
+    await asyncio.wait_for(w._wait_for_a_slot(seen), timeout=30)

@@ -176,6 +176,7 @@ class Worker:
         self._started: dict[str, int] = {}  # by delivery id: when its send began
         self.windows = flow.Windows(limits.per_webhook)
         self._freed = asyncio.Event()  # a send ended, or a result was committed
+        self._frees = 0  # how many times: a wait compares it with what its claim saw
         self._stopping = asyncio.Event()
         self._settler = Settler(
             store, policy.disable_after_ms, limits.settle_batch, limits.settle_delay, breaker
@@ -191,9 +192,10 @@ class Worker:
         backoff = 0.1
         try:
             while not self._stopping.is_set():
+                seen = self._frees
                 request = self._claim_request()
                 if request.slots < (self.limits.claim_at if self._inflight else 1):
-                    await self._wait_for_a_slot()
+                    await self._wait_for_a_slot(seen)
                     continue
                 # Judged on the request as sent: windows read through a live view may
                 # widen while the claim awaits, and an empty claim made at full windows
@@ -215,7 +217,7 @@ class Worker:
                     heapq.heappush(self._retries, claimed.wake_at)
                 self._constrained = constrained
                 if not jobs:
-                    await self._idle()
+                    await self._idle(seen)
                     continue
                 self._empty_polls = 0
                 started = self.now()
@@ -237,6 +239,10 @@ class Worker:
 
     def _done(self, task: "asyncio.Task[None]") -> None:
         self._inflight.pop(task)
+        self._free()
+
+    def _free(self) -> None:
+        self._frees += 1
         self._freed.set()
 
     def _claim_request(self) -> ClaimRequest:
@@ -286,7 +292,11 @@ class Worker:
             or any(n >= request.cap(w) for w, n in request.busy.items())
         )
 
-    async def _wait_for_a_slot(self) -> None:
+    async def _wait_for_a_slot(self, seen: int) -> None:
+        """Until a slot frees (at once if one freed since the request was made: a wait
+        that only cleared the event would miss it), or stop."""
+        if self._frees != seen:
+            return
         self._freed.clear()
         freed = asyncio.create_task(self._freed.wait())
         stopper = asyncio.create_task(self._stopping.wait())
@@ -298,9 +308,13 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _idle(self) -> None:
+    async def _idle(self, seen: int) -> None:
         """Until new work is signalled, a retry of ours comes due, the backstop passes, or
-        stop; also when a slot frees, if the last claim left work behind for lack of one."""
+        stop; also when a slot frees, if the last claim left work behind for lack of one
+        (at once if one freed while the claim ran: measured, missing that wake-up left
+        a starting drain idle for a whole poll interval, twice)."""
+        if self._constrained and self._frees != seen:
+            return
         backstop = self.limits.poll_interval * min(
             2**self._empty_polls, max(1, self.limits.idle_backoff)
         )
@@ -328,7 +342,7 @@ class Worker:
             finally:
                 del self._sending[job.delivery_id]
                 self._started.pop(job.delivery_id, None)
-                self._freed.set()
+                self._free()
             await self._settler.settle(settlement)
             due = settlement.next_attempt_at
             if settlement.status is DeliveryStatus.PENDING and due and len(self._retries) < 10_000:
