@@ -140,3 +140,17 @@ async def test_a_paused_webhooks_deliveries_are_pending_but_not_due(store: Store
     assert stats.pending == 4  # two retries of `paused` and one new delivery each
     assert stats.due == 1  # only `other`'s: `paused` waits for its probe
     assert stats.health == {"healthy": 1, "failing": 0, "paused": 1}
+
+
+async def test_a_narrow_window_does_not_fill_the_claims_window(store: Store) -> None:
+    narrow, wide = webhook(), webhook()
+    await store.create_webhook(narrow)
+    for n in range(10):  # the oldest due rows are all the narrow webhook's
+        await store.publish(event(at=T0 + n), None, DAY)
+    await store.create_webhook(wide)
+    for n in range(10, 20):
+        await store.publish(event(at=T0 + n), None, DAY)
+    # Two slots read a window of 8 rows: the narrow webhook (window 1) may give 1 of
+    # them, so the other rows must be the wide webhook's for both slots to be used.
+    picked = await claim(store, T0 + 100, 2, caps={narrow.id: 1})
+    assert sorted(job.webhook_id == wide.id for job in picked) == [False, True]

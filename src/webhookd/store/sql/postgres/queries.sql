@@ -99,7 +99,8 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
 -- name: due
 -- Both lanes of a claim, picked per webhook. For each webhook not excluded (at its cap
 -- in this worker, outside :only when given, or paused by its circuit), up to
--- :per_webhook of its oldest due retries and first attempts, each from a partial index
+-- its room (:rooms, or :room for a webhook not named there; never above :per_webhook)
+-- of its oldest due retries and first attempts, each from a partial index
 -- led by webhook_id: the backlog of an excluded webhook is never read. Of those, the
 -- oldest :retry_limit retries and :first_limit first attempts, with what the claim
 -- needs to know of their webhook. Rows another worker is claiming are skipped.
@@ -115,7 +116,9 @@ WITH hooks AS (
         SELECT id, next_attempt_at FROM deliveries
          WHERE webhook_id = h.id AND status = 'pending' AND attempts > 0
            AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
-         ORDER BY next_attempt_at LIMIT :per_webhook
+         ORDER BY next_attempt_at
+         LIMIT least(:per_webhook::integer,
+                     coalesce((:rooms::jsonb ->> h.id)::integer, :room::integer))
            FOR UPDATE SKIP LOCKED) AS d
   ORDER BY d.next_attempt_at LIMIT :retry_limit)
 UNION ALL
@@ -124,7 +127,9 @@ UNION ALL
         SELECT id, next_attempt_at FROM deliveries
          WHERE webhook_id = h.id AND status = 'pending' AND attempts = 0
            AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
-         ORDER BY next_attempt_at LIMIT :per_webhook
+         ORDER BY next_attempt_at
+         LIMIT least(:per_webhook::integer,
+                     coalesce((:rooms::jsonb ->> h.id)::integer, :room::integer))
            FOR UPDATE SKIP LOCKED) AS d
   ORDER BY d.next_attempt_at LIMIT :first_limit);
 

@@ -86,36 +86,44 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
 
 -- name: due
 -- Both lanes of a claim, picked per webhook. For each webhook not excluded (at its cap
--- in this worker, outside :only when given, or paused by its circuit), up to
--- :per_webhook of its oldest due retries and first attempts, each from a partial index
--- led by webhook_id (the correlated IN is SQLite's LATERAL): the backlog of an excluded
--- webhook is never read. Of those, the oldest :retry_limit retries and :first_limit
--- first attempts, with what the claim needs to know of their webhook.
+-- in this worker, outside :only when given, or paused by its circuit), its room (:rooms,
+-- or :room for a webhook not named there) of its oldest due retries and first attempts,
+-- read from a partial index led by webhook_id (the correlated IN is SQLite's LATERAL,
+-- whose LIMIT must be the same for every webhook: :per_webhook, then the rank trims
+-- each to its room). The backlog of an excluded webhook is never read. Of those, the
+-- oldest :retry_limit retries and :first_limit first attempts, with what the claim
+-- needs to know of their webhook.
 SELECT * FROM (
-    SELECT d.id, w.id AS webhook_id, 1 AS retry, w.rate_limit, w.circuit_until
-      FROM webhooks w JOIN deliveries d ON d.id IN (
-           SELECT x.id FROM deliveries x
-            WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts > 0
-              AND x.next_attempt_at <= :now
-              AND (x.locked_until IS NULL OR x.locked_until < :now)
-            ORDER BY x.next_attempt_at LIMIT :per_webhook)
-     WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
-       AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
-       AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
-     ORDER BY d.next_attempt_at LIMIT :retry_limit)
+    SELECT id, webhook_id, 1 AS retry, rate_limit, circuit_until FROM (
+        SELECT d.id, w.id AS webhook_id, w.rate_limit, w.circuit_until, d.next_attempt_at,
+               row_number() OVER (PARTITION BY w.id ORDER BY d.next_attempt_at) AS rank
+          FROM webhooks w JOIN deliveries d ON d.id IN (
+               SELECT x.id FROM deliveries x
+                WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts > 0
+                  AND x.next_attempt_at <= :now
+                  AND (x.locked_until IS NULL OR x.locked_until < :now)
+                ORDER BY x.next_attempt_at LIMIT :per_webhook)
+         WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
+           AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
+           AND (w.circuit_until IS NULL OR w.circuit_until <= :now))
+     WHERE rank <= coalesce(json_extract(:rooms, '$."' || webhook_id || '"'), :room)
+     ORDER BY next_attempt_at LIMIT :retry_limit)
 UNION ALL
 SELECT * FROM (
-    SELECT d.id, w.id, 0, w.rate_limit, w.circuit_until
-      FROM webhooks w JOIN deliveries d ON d.id IN (
-           SELECT x.id FROM deliveries x
-            WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts = 0
-              AND x.next_attempt_at <= :now
-              AND (x.locked_until IS NULL OR x.locked_until < :now)
-            ORDER BY x.next_attempt_at LIMIT :per_webhook)
-     WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
-       AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
-       AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
-     ORDER BY d.next_attempt_at LIMIT :first_limit);
+    SELECT id, webhook_id, 0, rate_limit, circuit_until FROM (
+        SELECT d.id, w.id AS webhook_id, w.rate_limit, w.circuit_until, d.next_attempt_at,
+               row_number() OVER (PARTITION BY w.id ORDER BY d.next_attempt_at) AS rank
+          FROM webhooks w JOIN deliveries d ON d.id IN (
+               SELECT x.id FROM deliveries x
+                WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts = 0
+                  AND x.next_attempt_at <= :now
+                  AND (x.locked_until IS NULL OR x.locked_until < :now)
+                ORDER BY x.next_attempt_at LIMIT :per_webhook)
+         WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
+           AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
+           AND (w.circuit_until IS NULL OR w.circuit_until <= :now))
+     WHERE rank <= coalesce(json_extract(:rooms, '$."' || webhook_id || '"'), :room)
+     ORDER BY next_attempt_at LIMIT :first_limit);
 
 -- name: webhook_claimed
 -- A claim took tokens of these webhooks' rate limits, or sent a half-open circuit's probe.
