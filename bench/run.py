@@ -10,7 +10,7 @@ fit in 5 minutes on 2 cores, and each of the last three in about 3:
   BENCH_SOAK=200000        soak deliveries   BENCH_SOAK_RATE=150 events/s (x20 webhooks)
   BENCH_ISOLATION_SECONDS=20  BENCH_ISOLATION_RATE=20 events/s per tenant
   BENCH_ISOLATION_HANGING=200 BENCH_ISOLATION_BROKEN=20 (closed port, and 500, each)
-  BENCH_RTT_MS=100         endpoint delay    BENCH_RTT_EVENTS=600 (x10 webhooks)
+  BENCH_RTT_MS=100         endpoint delay    BENCH_RTT_EVENTS=2000 (x10 webhooks)
   BENCH_RTT_ROUNDS=20      client requests per slot of its concurrency
   BENCH_BACKLOG=100000     paused backlog    BENCH_BACKLOG_CLAIMS=200 timed claims
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
@@ -77,7 +77,7 @@ BROKEN = _env_int("BENCH_ISOLATION_BROKEN", 20)  # A's on a closed port, and A's
 HEALTHY = 5  # tenant B's endpoints
 ISOLATION_GRACE = 3  # seconds after the last publish by which all of B's must have arrived
 RTT_MS = _env_int("BENCH_RTT_MS", 100)
-RTT_EVENTS = _env_int("BENCH_RTT_EVENTS", 600)
+RTT_EVENTS = _env_int("BENCH_RTT_EVENTS", 2000)
 RTT_ROUNDS = _env_int("BENCH_RTT_ROUNDS", 20)
 RTT_FANOUT = 10
 RTT_IN_FLIGHT = (64, 256, 1024)

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
 
     delivery_timeout: float = Field(15.0, gt=0, le=300)
     worker_concurrency: int = Field(512, ge=1, le=10_000)
-    webhook_concurrency: int = Field(32, ge=1, le=10_000)
+    webhook_concurrency: int = Field(64, ge=1, le=10_000)
     slow_attempt: float = Field(5.0, gt=0, le=300)
     circuit_failures: int = Field(5, ge=0, le=1000)
     circuit_cooldown: float = Field(30.0, gt=0, le=86400)

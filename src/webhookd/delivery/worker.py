@@ -49,7 +49,7 @@ OUTCOMES = {
 class Limits:
     attempt_timeout: float = 15.0
     concurrency: int = 512
-    per_webhook: int = 32  # the widest an endpoint's window grows
+    per_webhook: int = 64  # the widest an endpoint's window grows
     reserved_first: int = 64  # slots retries may not use
     slow_after: float = 5.0  # an attempt in flight this long cuts its endpoint's window
     unproven_share: float = 0.5  # of the slots, for endpoints not proven healthy
