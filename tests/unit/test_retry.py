@@ -89,3 +89,19 @@ def test_parse_schedule() -> None:
         retry.parse_schedule("5s,10s")
     with pytest.raises(ValueError, match="between"):
         retry.parse_schedule("-1")
+
+
+def test_the_failure_clock_over_a_batch_of_outcomes_in_order() -> None:
+    from webhookd.domain.retry import GONE_REASON, Outcome, failure_clock
+
+    day = 86_400_000
+    fail, ok = (lambda at: Outcome(at, False)), (lambda at: Outcome(at, True))
+    assert failure_clock(None, [fail(5), fail(9)], day) == (5, None)  # starts at the first
+    assert failure_clock(3, [fail(5)], day) == (3, None)  # keeps running
+    assert failure_clock(3, [fail(5), ok(6)], day) == (None, None)  # a success resets it
+    assert failure_clock(3, [ok(4), fail(7)], day) == (7, None)  # and it starts again
+    since, reason = failure_clock(0, [fail(day)], day)  # failing for the whole window
+    assert since == 0
+    assert reason is not None
+    assert "1.0 days" in reason
+    assert failure_clock(None, [Outcome(5, False, GONE_REASON)], day) == (None, GONE_REASON)

@@ -94,6 +94,34 @@ class Policy:
         return round(self.disable_after_s * 1000)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt, as the failure clock sees it."""
+
+    at: int
+    ok: bool
+    disable_reason: str | None = None  # the answer itself disables (410 Gone)
+
+
+def failure_clock(
+    since: int | None, outcomes: Sequence[Outcome], disable_after_ms: int
+) -> tuple[int | None, str | None]:
+    """A webhook's "failing since" after `outcomes` (in order), and why to disable it, if
+    it should be: a success resets the clock, a failure starts it, and failing for
+    `disable_after_ms` (or an answer that says so) disables the webhook."""
+    reason = None
+    for outcome in outcomes:
+        if outcome.ok:
+            since = None
+        elif outcome.disable_reason is not None:
+            reason = reason or outcome.disable_reason
+        else:
+            since = outcome.at if since is None else since
+            if reason is None and outcome.at - since >= disable_after_ms:
+                reason = disabled_for_failing(since, outcome.at)
+    return since, reason
+
+
 def disabled_for_failing(since_ms: int, now_ms: int) -> str:
     """The reason shown on a webhook disabled after failing for too long."""
     return (

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from webhookd.domain import ids, retry
+from webhookd.domain import ids
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -147,15 +147,6 @@ def settle_params(s: Settlement) -> dict[str, Any]:
         "http_status": None if a is None else a.result.http_status,
         "id": s.job.delivery_id, "token": s.job.lease_token,
     }  # fmt: skip
-
-
-def failing_too_long(state: Row | None, now_ms: int, disable_after_ms: int) -> str | None:
-    """The disable reason when a still-active webhook has failed for too long."""
-    if state is None or not state["active"] or state["failing_since"] is None:
-        return None
-    if now_ms - state["failing_since"] < disable_after_ms:
-        return None
-    return retry.disabled_for_failing(state["failing_since"], now_ms)
 
 
 class FairPick:

@@ -42,20 +42,16 @@ UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0),
  WHERE id = :id;
 
 -- name: webhook_triggered
--- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
--- A "many" statement: each parameter is the array of that column over the batch.
+-- A settle batch's attempts moved these webhooks' clocks (worked out by the settle, which
+-- holds their rows). A "many" statement: each parameter is the array of that column.
 UPDATE webhooks AS w
    SET last_triggered_at = greatest(coalesce(w.last_triggered_at, 0), t.at),
-       failing_since = CASE WHEN t.ok THEN NULL ELSE w.failing_since END
-  FROM unnest(:at::bigint[], :ok::boolean[], :id::text[]) AS t (at, ok, id)
+       failing_since = t.failing_since
+  FROM unnest(:at::bigint[], :failing_since::bigint[], :id::text[]) AS t (at, failing_since, id)
  WHERE w.id = t.id;
 
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id AND failing_since IS NOT NULL;
-
--- name: webhook_failed
-UPDATE webhooks SET failing_since = coalesce(failing_since, :at::bigint) WHERE id = :id
-RETURNING failing_since, active;
 
 -- name: disable_webhook
 UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND active
@@ -320,8 +316,8 @@ SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 -- A settle batch locks its webhooks first, in id order, then its deliveries: the order
 -- DELETE FROM webhooks takes them (the row, then its cascade), so the two cannot deadlock.
 -- A claim locks the webhooks whose rate limit or half-open circuit it is about to use.
-SELECT id, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips, circuit_until,
-       failing_since
+SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
+       circuit_until, failing_since
   FROM webhooks
  WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
  ORDER BY id FOR NO KEY UPDATE;

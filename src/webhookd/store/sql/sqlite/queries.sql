@@ -41,18 +41,14 @@ DELETE FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at) WHERE id = :id;
 
 -- name: webhook_triggered
--- touch_webhook, and with :ok (every attempt of the batch 2xx) webhook_succeeded too.
+-- A settle batch's attempts moved these webhooks' clocks (worked out by the settle, which
+-- holds their rows).
 UPDATE webhooks
-   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at),
-       failing_since = CASE WHEN :ok THEN NULL ELSE failing_since END
+   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at), failing_since = :failing_since
  WHERE id = :id;
 
 -- name: webhook_succeeded
 UPDATE webhooks SET failing_since = NULL WHERE id = :id;
-
--- name: webhook_failed
-UPDATE webhooks SET failing_since = coalesce(failing_since, :at) WHERE id = :id
-RETURNING failing_since, active;
 
 -- name: disable_webhook
 UPDATE webhooks SET active = 0, disabled_reason = :reason WHERE id = :id AND active = 1
@@ -279,6 +275,6 @@ SELECT 1;
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 
 -- name: lock_webhooks
-SELECT id, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips, circuit_until,
-       failing_since
+SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
+       circuit_until, failing_since
   FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
