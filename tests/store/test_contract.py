@@ -477,3 +477,25 @@ async def test_a_webhook_the_retry_lane_fills_does_not_crowd_out_first_attempts(
         (False, 1),
         (True, 0),
     ]
+
+
+async def test_publishes_group_committed_together_keep_each_its_own_outcome(store: Store) -> None:
+    await store.create_webhook(webhook())
+    first = await store.publish(event(), "key-1", DAY)
+    # Published at once: all but the first of them wait for one transaction together.
+    # One reuses key-1 for other data (a conflict), two share key-2 (one event).
+    clash = Event(ids.new_id(ids.EVENT, T0), "a", "x", b"{}", T0, fingerprint="other")
+    batch = [event() for _ in range(5)] + [clash, event(), event()]
+    keys = [None] * 5 + ["key-1", "key-2", "key-2"]
+    outcomes = await asyncio.gather(
+        *(store.publish(e, k, DAY) for e, k in zip(batch, keys, strict=True)),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[5], Conflict)  # only the clashing publish failed
+    good = [o for i, o in enumerate(outcomes) if i != 5]
+    assert all(not isinstance(o, BaseException) for o in good)
+    assert outcomes[6].event_id == outcomes[7].event_id  # type: ignore[union-attr]
+    assert [o.created for o in good] == [True] * 6 + [False]  # type: ignore[union-attr]
+    assert first.created
+    stats = await store.queue_stats(T0)
+    assert stats.pending == 1 + 5 + 1  # key-1's event, five plain ones, key-2's once

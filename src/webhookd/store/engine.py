@@ -30,12 +30,15 @@ from webhookd.store.base import (
     QueueStats,
     WebhookChanges,
 )
+from webhookd.store.group import GroupCommit
 from webhookd.store.programs import Program
 
 T = TypeVar("T")
 
 
 class ProgramStore(ABC):
+    _publishes: "GroupCommit[Published] | None" = None  # made on the first publish
+
     @abstractmethod
     async def run(
         self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
@@ -111,8 +114,13 @@ class ProgramStore(ABC):
     async def publish(
         self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
     ) -> Published:
-        program = programs.publish(event, idempotency_key, idempotency_window_ms)
-        return await self.run(program, write=True, announce=True)
+        """Group-committed (store/group.py): publishes that arrive while one is being
+        written share the next transaction, each still all-or-nothing."""
+        if self._publishes is None:
+            self._publishes = GroupCommit(lambda batch: self.run(batch, write=True, announce=True))
+        return await self._publishes.submit(
+            lambda: programs.publish(event, idempotency_key, idempotency_window_ms)
+        )
 
     async def claim(self, request: ClaimRequest) -> Claimed:
         program = programs.claim(request, secrets.token_hex(8))
