@@ -37,6 +37,12 @@ T = TypeVar("T")
 
 
 class ProgramStore(ABC):
+    # SQLite writes one transaction at a time anyway, so publishes that queue behind one
+    # lose nothing by sharing the next commit (one fsync). PostgreSQL runs them in
+    # parallel on its pool and groups their WAL flushes itself: measured, grouping them
+    # here made them wait for each other (POST /events p99 30 -> 340 ms beside a tenant
+    # publishing to 240 endpoints).
+    group_publishes = False
     _publishes: "GroupCommit[Published] | None" = None  # made on the first publish
 
     @abstractmethod
@@ -114,8 +120,12 @@ class ProgramStore(ABC):
     async def publish(
         self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
     ) -> Published:
-        """Group-committed (store/group.py): publishes that arrive while one is being
-        written share the next transaction, each still all-or-nothing."""
+        """Group-committed where the engine asks for it (store/group.py): publishes that
+        arrive while one is being written share the next transaction, each still
+        all-or-nothing."""
+        if not self.group_publishes:
+            program = programs.publish(event, idempotency_key, idempotency_window_ms)
+            return await self.run(program, write=True, announce=True)
         if self._publishes is None:
             self._publishes = GroupCommit(lambda batch: self.run(batch, write=True, announce=True))
         return await self._publishes.submit(
