@@ -30,7 +30,7 @@ import orjson
 
 from webhookd.domain import ids
 from webhookd.domain.models import Event, Webhook
-from webhookd.store import queries
+from webhookd.store import programs, queries
 from webhookd.store.base import ClaimRequest, Store
 from webhookd.store.postgres import P, PostgresStore
 from webhookd.store.sqlite import SQLiteStore
@@ -75,7 +75,8 @@ class Scene:
         request = self.request(mode)
         full = sorted(w for w, n in request.busy.items() if n >= request.cap(w))
         return {"now": request.now_ms, "excluded": orjson.dumps(full).decode(), "only": None,
-                "per_webhook": PER_WEBHOOK, "retry_limit": request.retry_slots * 4,
+                **programs.due_rooms(request, request.busy),
+                "retry_limit": request.retry_slots * 4,
                 "first_limit": request.slots * 4}  # fmt: skip
 
 

@@ -225,7 +225,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     if request.unproven_slots is not None and request.unproven_slots <= 0:
         only = _json(sorted(request.proven - full))
     due = yield _all("due", now=now, excluded=_json(sorted(full)), only=only,
-                     **_rooms(request, busy), retry_limit=retry_room * 4,
+                     **due_rooms(request, busy), retry_limit=retry_room * 4,
                      first_limit=first_limit)  # fmt: skip
     budget, probing, buckets = yield from _held_back(due, now)
     pick = rows.FairPick(request.cap, busy, budget, request.unproven_slots, request.proven)
@@ -244,7 +244,8 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
         # webhooks, and their rows took it up: look again without them (rare: only a
         # retry lane that fills a webhook with a backlog of first attempts).
         due = yield _all("due", now=now, excluded=_json(sorted(full | filled)), only=only,
-                         **_rooms(request, busy), retry_limit=0, first_limit=room * 4)  # fmt: skip
+                         **due_rooms(request, busy), retry_limit=0,
+                         first_limit=room * 4)  # fmt: skip
         _, more_probing, more_buckets = yield from _held_back(due, now, budget)
         probing |= more_probing
         buckets.update(more_buckets)
@@ -308,7 +309,7 @@ def _hold(buckets: Bucketed, taken: Mapping[str, int], now: int) -> int | None:
     return min(times, default=None)
 
 
-def _rooms(request: ClaimRequest, busy: Mapping[str, int]) -> dict[str, Any]:
+def due_rooms(request: ClaimRequest, busy: Mapping[str, int]) -> dict[str, Any]:
     """How many due rows `due` reads of each webhook: the room left in its window (so a
     few webhooks with narrow windows cannot fill the claim's window with rows it may not
     take), `room` for any webhook not named, and never more than `per_webhook`."""
