@@ -6,12 +6,13 @@ Failure: `{"statusCode": N, "message": "...", "error": "<reason phrase>"}`.
 
 import logging
 import math
+import secrets
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from webhookd import errors
@@ -31,6 +32,19 @@ STATUS_OF: dict[type[errors.WebhookdError], int] = {
 
 def ok(status: int, data: Any) -> JSONResponse:
     return JSONResponse({"statusCode": status, "data": data}, status_code=status)
+
+
+_SLOT = f"raw-json-{secrets.token_hex(16)}"  # unguessable: input can never contain it
+
+
+def ok_with_raw(status: int, data: dict[str, Any], key: str, raw: bytes) -> Response:
+    """`ok(status, data)` with `data[key]` = `raw`, JSON text webhookd itself wrote (a
+    delivery body), spliced in as it is stored. Parsing it again could only fail where
+    the writer did not: a lone surrogate escape (`"\\ud800"`) or an integer past 64
+    bits are valid JSON that Python's parsers refuse or cannot write back as UTF-8."""
+    body = bytes(ok(status, {**data, key: _SLOT}).body)
+    quoted = f'"{_SLOT}"'.encode()
+    return Response(body.replace(quoted, raw, 1), status, media_type="application/json")
 
 
 def message(status: int, text: str) -> JSONResponse:
