@@ -222,7 +222,7 @@ def reseal(database_url: DatabaseOpt = None) -> None:
 @app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="The tenant the token acts for.")],
-    ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 7d.")] = "1h",
+    ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 24h (at most WEBHOOKD_JWT_MAX_LIFETIME).")] = "1h",
 ) -> None:
     """Print a JWT for TENANT, signed with the configured HS256 secret."""
     seconds = parse_ttl(ttl)

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway: float = Field(30.0, ge=0, le=300)
+    jwt_max_lifetime: float = Field(86400.0, ge=0, le=10 * 365 * 86400)  # 0: no maximum
     tenant_claim: str = "sub"
 
     ingest_key: SecretStr | None = None

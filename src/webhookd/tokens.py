@@ -27,6 +27,11 @@ def mint(settings: Settings, tenant: str, ttl_seconds: int, now: float | None = 
         raise Invalid(f"tenant must be 1 to {MAX_TENANT_LENGTH} printable characters")
     if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise Invalid("ttl must be between 1 second and 365 days")
+    if settings.jwt_max_lifetime and ttl_seconds > settings.jwt_max_lifetime:
+        raise Invalid(
+            f"ttl is longer than this server accepts (WEBHOOKD_JWT_MAX_LIFETIME, "
+            f"{settings.jwt_max_lifetime:g} s): use a shorter ttl, or raise that setting"
+        )
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         settings.tenant_claim: tenant,

@@ -255,3 +255,31 @@ class JwksServer:
 )
 def test_refusals_say_what_to_do(client: TestClient, token: str, says: str) -> None:
     assert says in _status(client, token)[1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "says"),
+    [
+        pytest.param({"exp": str(NOW + 600)}, "'exp' claim must be a number", id="exp-string"),
+        pytest.param({"iat": str(NOW)}, "'iat' claim must be a number", id="iat-string"),
+        pytest.param({"nbf": True}, "'nbf' claim must be a number", id="nbf-bool"),
+        pytest.param({"exp": 1e308}, "longer than this server allows", id="exp-1e308"),
+        pytest.param({"exp": NOW + 25 * 3600}, "longer than this server allows", id="25-hours"),
+        pytest.param(
+            {"iat": NOW - 3600, "exp": NOW + 24 * 3600}, "longer than", id="iat-to-exp-25-hours"
+        ),
+    ],
+)
+def test_token_times_are_numbers_and_lifetimes_are_bounded(
+    client: TestClient, claims: dict[str, Any], says: str
+) -> None:
+    status, body = _status(client, make_token(**claims))
+    assert status == 401
+    assert says in body["message"]
+
+
+def test_a_day_long_token_passes_and_the_maximum_can_be_lifted(app_factory: Any) -> None:
+    client = app_factory()
+    assert _status(client, make_token(exp=NOW + 24 * 3600))[0] == 200  # the dev banner's
+    unbounded = app_factory(jwt_max_lifetime=0)
+    assert _status(unbounded, make_token(exp=NOW + 365 * 86400))[0] == 200

@@ -130,6 +130,13 @@ def test_token_refuses_a_tenant_the_server_would_refuse(tmp_path: Path) -> None:
         assert "tenant must be" in result.stderr
     too_long = webhookd("token", "--tenant", "t", "--ttl", "400d", env=env, cwd=tmp_path)
     assert too_long.returncode == 2
+    longer = webhookd("token", "--tenant", "t", "--ttl", "25h", env=env, cwd=tmp_path)
+    assert longer.returncode == 2
+    assert "WEBHOOKD_JWT_MAX_LIFETIME" in longer.stderr  # the server would refuse it
+    lifted = cli_env(tmp_path, WEBHOOKD_JWT_MAX_LIFETIME="0")
+    assert (
+        webhookd("token", "--tenant", "t", "--ttl", "7d", env=lifted, cwd=tmp_path).returncode == 0
+    )
 
 
 def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ class Authenticator:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway
+        self.max_lifetime = settings.jwt_max_lifetime
         self.claim = settings.tenant_claim
         self._jwks: JwksKeys | None = None
         self._key: Any = None
@@ -102,6 +103,7 @@ class Authenticator:
             ) from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid token: {exc}.".replace("..", ".")) from None
+        self._check_times(claims)
         tenant = claims.get(self.claim)
         if not isinstance(tenant, str) or not tenant or len(tenant) > 255 or not _encodable(tenant):
             raise Unauthenticated(
@@ -110,6 +112,30 @@ class Authenticator:
         subject = claims.get("sub")
         actor = subject if isinstance(subject, str) and subject and _encodable(subject) else tenant
         return tenant, actor[:255]
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        """`exp`, `nbf` and `iat` are JSON numbers (PyJWT also takes numeric strings), and
+        a token lives no longer than `WEBHOOKD_JWT_MAX_LIFETIME`: a leaked token with
+        `exp` in the year 3000 would never stop working."""
+        for name in ("exp", "nbf", "iat"):
+            value = claims.get(name)
+            if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise Unauthenticated(
+                    f"Invalid token: the '{name}' claim must be a number of seconds since "
+                    "1970, not a string."
+                    if isinstance(value, str)
+                    else f"Invalid token: the '{name}' claim must be a number of seconds."
+                )
+        if not self.max_lifetime:
+            return
+        exp, now = claims["exp"], time.time()
+        iat = claims.get("iat", now)
+        if max(exp - iat, exp - now) > self.max_lifetime + self.leeway:
+            raise Unauthenticated(
+                "Invalid token: it is valid for longer than this server allows "
+                f"(WEBHOOKD_JWT_MAX_LIFETIME, {self.max_lifetime / 3600:g} h); "
+                "issue shorter-lived tokens."
+            )
 
 
 def _encodable(text: str) -> bool:

@@ -86,9 +86,7 @@ async def list_deliveries(
 
 
 @router.get("/deliveries/{delivery_id}", summary="One delivery with its payload and every attempt")
-async def get_delivery(
-    webhook_id: str, delivery_id: str, tenant: Tenant, service: Svc
-) -> Response:
+async def get_delivery(webhook_id: str, delivery_id: str, tenant: Tenant, service: Svc) -> Response:
     detail = await service.get_delivery(tenant, webhook_id, delivery_id)
     data = delivery_json(detail.delivery)
     data["payload"] = None  # keeps its place in the answer; the stored bytes go there
