@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 
 from webhookd import __version__, config, logs, store, tokens
-from webhookd.domain import clock
+from webhookd.domain import clock, numbers
 from webhookd.errors import WebhookdError
 from webhookd.service import Service
 
@@ -222,7 +222,9 @@ def reseal(database_url: DatabaseOpt = None) -> None:
 @app.command()
 def token(
     tenant: Annotated[str, typer.Option(help="The tenant the token acts for.")],
-    ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 1h, 24h (at most WEBHOOKD_JWT_MAX_LIFETIME).")] = "1h",
+    ttl: Annotated[
+        str, typer.Option(help="Lifetime: 90s, 15m, 1h, 24h (at most WEBHOOKD_JWT_MAX_LIFETIME).")
+    ] = "1h",
 ) -> None:
     """Print a JWT for TENANT, signed with the configured HS256 secret."""
     seconds = parse_ttl(ttl)
@@ -249,6 +251,8 @@ def emit(
     if not isinstance(payload, dict):
         raise typer.BadParameter("--data must be a JSON object, such as '{\"recordId\": 1}'")
     settings = _settings(database_url=database_url)
+    if settings.numbers == "exact" and (found := numbers.inexact(data, "data")) is not None:
+        raise typer.BadParameter(numbers.refusal(*found))
 
     async def run() -> None:
         db = store.from_settings(settings)

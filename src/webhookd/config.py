@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     event_types: str | None = None
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    numbers: Literal["exact", "round"] = "exact"  # domain/numbers.py
 
     dashboard_rate_limit: str = "20/100"
     events_rate_limit: str = "1000/2000"
@@ -92,7 +93,7 @@ class Settings(BaseSettings):
         """Whether the secret `name` ("jwt_secret", "ingest_key") is a generated dev one."""
         return name in self._generated
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "numbers", mode="before")
     @classmethod
     def _level_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

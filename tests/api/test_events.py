@@ -112,3 +112,41 @@ def test_same_idempotency_key_returns_the_first_answer(app_factory: Any) -> None
     assert other_tenant["data"]["id"] != first["data"]["id"]
     fresh = publish(client, "t", "verification.completed", idempotencyKey="k-2").json()
     assert fresh["data"]["deliveries"] == 2
+
+
+@pytest.mark.parametrize(
+    ("number", "path"),
+    [
+        ("18446744073709551616", "data.n"),
+        ("9007199254740993", "data.n"),
+        ("-9007199254740992", "data.n"),
+        ("1e-400", "data.n"),
+        ("1.00000000000000001", "data.n"),
+        ("1e400", "data.n"),
+    ],
+)
+def test_a_number_a_delivery_would_change_is_refused_by_name(
+    client: TestClient, number: str, path: str
+) -> None:
+    text = f'{{"tenantId":"tenant-a","event":"verification.completed","data":{{"n":{number}}}}}'
+    answer = client.post(
+        "/events",
+        content=text,
+        headers={"X-Api-Key": INGEST_KEY, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["message"]
+    assert message.startswith(f"{path} is {number}")
+    assert "Send it as a string" in message
+
+
+def test_exact_numbers_pass_and_round_mode_delivers_the_nearest_double(app_factory: Any) -> None:
+    exact = app_factory(run_worker=False)
+    for number in ("9007199254740991", "0.1", "1.5e300", "-0", "3.141592653589793"):
+        text = f'{{"tenantId":"t","event":"verification.completed","data":{{"n":{number}}}}}'
+        headers = {"X-Api-Key": INGEST_KEY, "Content-Type": "application/json"}
+        assert exact.post("/events", content=text, headers=headers).status_code == 202, number
+    rounding = app_factory(run_worker=False, numbers="round")
+    text = '{"tenantId":"t","event":"verification.completed","data":{"n":18446744073709551616}}'
+    headers = {"X-Api-Key": INGEST_KEY, "Content-Type": "application/json"}
+    assert rounding.post("/events", content=text, headers=headers).status_code == 202

@@ -24,7 +24,7 @@ def _detail(client: TestClient, webhook_id: str) -> Any:
 
 
 def test_a_lone_surrogate_and_a_huge_integer_can_be_read_back(app_factory: Any) -> None:
-    client = app_factory(run_worker=False)
+    client = app_factory(run_worker=False, numbers="round")  # the huge integer is accepted
     hook = create_webhook(client)
     text = (
         '{"tenantId":"tenant-a","event":"verification.completed",'

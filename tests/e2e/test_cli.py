@@ -92,6 +92,10 @@ def test_emit_rejects_unknown_event_and_bad_json(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "not valid JSON" in bad.stderr
+    huge = webhookd("emit", "verification.failed", "--tenant", "t", "--data",
+                    '{"id": 18446744073709551616}', env=env, cwd=tmp_path)  # fmt: skip
+    assert huge.returncode == 2
+    assert "data.id is 18446744073709551616" in " ".join(huge.stderr.split())
 
 
 def test_bad_configuration_says_what_to_fix(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ def create_app(
         telemetry=NO_TELEMETRY,
     )
     app.state.metrics = measured
+    app.state.exact_numbers = settings.numbers == "exact"
     responses.install(app)
 
     def openapi() -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Security
+from fastapi import APIRouter, Header, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from webhookd.api import responses
 from webhookd.api.schemas import PublishEvent
 from webhookd.api.webhooks import Svc
+from webhookd.domain import numbers
 from webhookd.errors import Invalid
 
 router = APIRouter(tags=["events"])
@@ -31,11 +32,22 @@ ingest_key = APIKeyHeader(
 async def publish_event(
     body: PublishEvent,
     service: Svc,
+    request: Request,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
+    if request.app.state.exact_numbers:
+        refuse_inexact(await request.body())  # the text as sent: parsing rounded it
     if idempotency_key and body.idempotencyKey and idempotency_key != body.idempotencyKey:
         raise Invalid("Idempotency-Key header and idempotencyKey field differ; send one of them")
     published = await service.publish(
         body.tenantId, body.event, body.data, body.idempotencyKey or idempotency_key
     )
     return responses.ok(202, {"id": published.event_id, "deliveries": published.deliveries})
+
+
+def refuse_inexact(text: str | bytes) -> None:
+    """A 400 naming the first number a delivery could not carry exactly (domain/numbers)."""
+    found = numbers.inexact(text)
+    if found is not None:
+        path, number = found
+        raise Invalid(numbers.refusal(path.lstrip("."), number))
