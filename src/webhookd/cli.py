@@ -68,6 +68,7 @@ def serve(
     """Run the API and (unless --no-worker) an in-process delivery worker."""
     import uvicorn
 
+    from webhookd.api import front
     from webhookd.api.app import create_app
 
     settings = _settings(host=host, port=port, database_url=database_url)
@@ -91,7 +92,11 @@ def serve(
         lifespan="on",
         server_header=False,
         log_config=None,  # logging is configured above (text or JSON), uvicorn's included
-    )
+        http=front.protocol(front.FrontLimits(
+            settings.max_header_bytes, settings.max_headers, settings.header_timeout,
+            settings.body_timeout, settings.max_connections,
+        )),
+    )  # fmt: skip
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
     numbers: Literal["exact", "round"] = "exact"  # domain/numbers.py
 
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    max_headers: int = Field(100, ge=10, le=10_000)
+    header_timeout: float = Field(10.0, gt=0, le=600)
+    body_timeout: float = Field(30.0, gt=0, le=3600)
+    max_connections: int = Field(10_000, ge=10, le=1_000_000)
     dashboard_rate_limit: str = "20/100"
     events_rate_limit: str = "1000/2000"
 
