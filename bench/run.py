@@ -1,6 +1,6 @@
 """`make bench`: every figure of issue 6, measured against this machine's own limit.
 
-Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api,
+Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api, front,
 idle, soak, isolation, rtt, backlog. Sizes come from the environment; the first six
 fit in 5 minutes on 2 cores, and each of the last three in about 3:
 
@@ -46,7 +46,7 @@ from typing import Any
 import asyncpg
 import uvloop
 
-from bench import backlog, procs
+from bench import backlog, front, procs
 from bench.loadgen import percentile
 from bench.pgproxy import CountingProxy
 from webhookd.testing import free_port
@@ -59,6 +59,9 @@ def _env_int(name: str, default: int) -> int:
 
 
 N = _env_int("BENCH_DELIVERIES", 20_000)
+FRONT_SECONDS = _env_int("BENCH_FRONT_SECONDS", 10)
+FRONT_SLOW = _env_int("BENCH_FRONT_SLOW", 1000)
+FRONT_BOMBERS = _env_int("BENCH_FRONT_BOMBERS", 4)
 CONCURRENCY = _env_int("BENCH_CONCURRENCY", 64)
 RATE = _env_int("BENCH_RATE", 200)
 LATENCY_SECONDS = _env_int("BENCH_LATENCY_SECONDS", 30)
@@ -732,6 +735,26 @@ def backlog_claims(run: Run) -> None:
         print(f"  {engine}: the `due` statement's plan, paused backlog:\n    {plan}", flush=True)
 
 
+def front_under_attack(run: Run) -> None:
+    """/healthz while FRONT_SLOW slow clients and FRONT_BOMBERS header bombers run."""
+    print(f"front: /healthz for {FRONT_SECONDS} s alone, then beside {FRONT_SLOW} slow "
+          f"clients and {FRONT_BOMBERS} header bombers", flush=True)  # fmt: skip
+    server = procs.Webhookd("front", run.sqlite_env("front"), run.logs)
+    try:
+        result = uvloop.run(front.measure("127.0.0.1", server.port, FRONT_SECONDS,
+                                          FRONT_SLOW, FRONT_BOMBERS))  # fmt: skip
+        rss = server.proc.rss_mib()
+    finally:
+        server.proc.stop()
+    run.raw["front"] = {**result, "rss_mib": rss}
+    quiet, loaded = result["quiet"], result["loaded"]
+    run.add("front: /healthz p99, no load", quiet["p99"], "ms")
+    run.add(f"front: /healthz p99 beside {FRONT_SLOW} slow clients + {FRONT_BOMBERS} bombers",
+            loaded["p99"], "ms")  # fmt: skip
+    run.add("front: /healthz p50 under attack", loaded["p50"], "ms")
+    run.add("front: serve RSS under attack", rss, "MiB")
+
+
 # the report ----------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     model = ""
@@ -768,7 +791,7 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-ALL_SECTIONS = "limit,drain,latency,api,idle,soak,isolation,rtt,backlog"
+ALL_SECTIONS = "limit,drain,latency,api,idle,soak,isolation,rtt,backlog,front"
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
 
 
@@ -791,6 +814,11 @@ def measure(run: Run) -> None:
         latency_postgres(run)
     if "soak" in SECTIONS:
         soak(run)
+    unhappy_paths(run)
+
+
+def unhappy_paths(run: Run) -> None:
+    """The sections of a bad day: broken endpoints, slow ones, a backlog, an attack."""
     if "isolation" in SECTIONS:
         isolation(run, "sqlite")
         isolation(run, "postgres")
@@ -798,6 +826,8 @@ def measure(run: Run) -> None:
         rtt(run)
     if "backlog" in SECTIONS:
         backlog_claims(run)
+    if "front" in SECTIONS:
+        front_under_attack(run)
 
 
 def main() -> None:
