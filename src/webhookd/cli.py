@@ -93,8 +93,9 @@ def serve(
         server_header=False,
         log_config=None,  # logging is configured above (text or JSON), uvicorn's included
         http=front.protocol(front.FrontLimits(
-            settings.max_header_bytes, settings.max_headers, settings.header_timeout,
-            settings.body_timeout, settings.max_connections,
+            header_bytes=settings.max_header_bytes, headers=settings.max_headers,
+            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
+            body_min_rate=settings.body_min_rate, connections=settings.max_connections,
         )),
     )  # fmt: skip
 

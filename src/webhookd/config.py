@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     max_headers: int = Field(100, ge=10, le=10_000)
     header_timeout: float = Field(10.0, gt=0, le=600)
     body_timeout: float = Field(30.0, gt=0, le=3600)
+    body_min_rate: int = Field(1024, ge=0, le=100 * 1024 * 1024)
     max_connections: int = Field(10_000, ge=10, le=1_000_000)
     dashboard_rate_limit: str = "20/100"
     events_rate_limit: str = "1000/2000"

@@ -4,31 +4,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests import postgres
 from tests.api.test_metrics import scrape
-from tests.conftest import AppFactory, auth, create_webhook, publish, wait_until
+from tests.conftest import auth, create_webhook, publish, wait_until
 from webhookd.testing import Receiver
 
 pg_schema = postgres.pg_schema
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 Start = Callable[..., TestClient]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def start(request: pytest.FixtureRequest, app_factory: AppFactory) -> Start:
-    """`app_factory` on the engine of the test's parameter."""
-    if request.param == "sqlite":
-        return app_factory
-    schema = request.getfixturevalue("pg_schema")
-
-    def on_postgres(**overrides: Any) -> TestClient:
-        return app_factory(database_url=postgres.URL, database_schema=schema, **overrides)
-
-    return on_postgres
 
 
 def get(client: TestClient, webhook_id: str) -> dict[str, Any]:

@@ -23,8 +23,8 @@ def _detail(client: TestClient, webhook_id: str) -> Any:
     return client.get(f"{path}/{newest['id']}", headers=auth())
 
 
-def test_a_lone_surrogate_and_a_huge_integer_can_be_read_back(app_factory: Any) -> None:
-    client = app_factory(run_worker=False, numbers="round")  # the huge integer is accepted
+def test_a_lone_surrogate_and_a_huge_integer_can_be_read_back(start: Any) -> None:
+    client = start(run_worker=False, numbers="round")  # the huge integer is accepted
     hook = create_webhook(client)
     text = (
         '{"tenantId":"tenant-a","event":"verification.completed",'
@@ -48,8 +48,8 @@ JSON = st.recursive(
 
 
 @pytest.fixture
-def seeded(app_factory: Any) -> tuple[TestClient, str]:
-    client = app_factory(run_worker=False)
+def seeded(start: Any) -> tuple[TestClient, str]:
+    client = start(run_worker=False)
     return client, create_webhook(client)["id"]
 
 

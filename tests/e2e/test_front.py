@@ -94,3 +94,31 @@ def test_past_the_connection_limit_a_new_connection_gets_503(
     # Once they are closed, the server takes connections again.
     assert httpx.get(f"{served.base}/healthz", timeout=60).status_code == 200
     assert "WEBHOOKD_MAX_CONNECTIONS" in served.output()
+
+
+def test_a_body_that_trickles_or_stalls_is_closed(
+    tmp_path: Path, serve: Callable[..., Served]
+) -> None:
+    served = serve(_env(tmp_path, WEBHOOKD_BODY_TIMEOUT="3"))
+    head = (
+        b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-Api-Key: " + INGEST_KEY.encode() + b"\r\nContent-Length: 100000\r\n\r\n"
+    )
+    with _connection(served) as sock:  # stalls after 10 bytes: the body deadline
+        sock.sendall(head + b'{"tenantI')
+        assert _read_all(sock).startswith(b"HTTP/1.1 408 ")
+    slow = serve(_env(tmp_path, WEBHOOKD_BODY_TIMEOUT="60"))
+    with _connection(slow) as sock:  # a byte every 0.2 s: under 1 KiB/s after 5 s
+        sock.sendall(head)
+        sock.settimeout(0.2)
+        answer = b""
+        for _ in range(300):  # at most 60 s
+            try:
+                sock.sendall(b" ")
+                answer = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            break
+        assert answer.startswith(b"HTTP/1.1 408 "), answer

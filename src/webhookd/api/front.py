@@ -23,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("webhookd.api")
 LINGER = 2.0  # seconds a refused connection drains before it is closed
+BODY_GRACE = 5.0  # seconds before a body's rate is judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class FrontLimits:
     headers: int = 100
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    body_min_rate: int = 1024  # bytes/s a body must average once BODY_GRACE has passed
     connections: int = 10_000
 
 
@@ -66,6 +68,8 @@ class Front(HttpToolsProtocol):
         self._tail = b""  # the end of the last packet: "\r\n\r\n" may straddle two
         self._counted = False
         self._draining = False  # refused: what still arrives is dropped
+        self._body_started = 0.0
+        self._body_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -117,12 +121,19 @@ class Front(HttpToolsProtocol):
         if self._draining:  # refused inside this same packet: no request is run
             return
         self._in_headers = False
+        self._body_started, self._body_bytes = time.monotonic(), 0
         self._start(self.limits.body_timeout)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._draining:
-            super().on_body(body)
+        if self._draining:
+            return
+        self._body_bytes += len(body)
+        elapsed = time.monotonic() - self._body_started
+        if elapsed > BODY_GRACE and self._body_bytes < self.limits.body_min_rate * elapsed:
+            self._refuse(TOO_SLOW)  # a trickle that would hold the connection to the deadline
+            return
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._draining:
