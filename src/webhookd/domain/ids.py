@@ -8,10 +8,15 @@ libraries decode.
 """
 
 import base64
+import functools
+import os
 import secrets
 from collections.abc import Callable
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+# Every pair of characters, by the 10 bits they encode: an id is 13 lookups, not 26
+# (a publish makes one per subscribed webhook, hundreds at once).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
@@ -19,16 +24,23 @@ AUDIT = "aud"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
-def new_id(
-    prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes
-) -> str:
-    """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`."""
-    value = (now_ms & ((1 << 48) - 1)) << 80 | int.from_bytes(random_bytes(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+def new_id(prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`: 10 characters of the
+    48-bit millisecond time, then 16 of 80 random bits."""
+    r = int.from_bytes(random_bytes(10))
+    p = _PAIRS
+    return (
+        f"{prefix}_{_time_part(now_ms)}{p[r >> 70]}{p[r >> 60 & 1023]}{p[r >> 50 & 1023]}"
+        f"{p[r >> 40 & 1023]}{p[r >> 30 & 1023]}{p[r >> 20 & 1023]}{p[r >> 10 & 1023]}{p[r & 1023]}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _time_part(now_ms: int) -> str:
+    """The 48-bit millisecond time as 10 characters (the same for every id of a publish)."""
+    t = now_ms & ((1 << 48) - 1)
+    p = _PAIRS
+    return f"{p[t >> 40]}{p[t >> 30 & 1023]}{p[t >> 20 & 1023]}{p[t >> 10 & 1023]}{p[t & 1023]}"
 
 
 def new_secret(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:

@@ -190,12 +190,28 @@ SELECT * FROM unnest(:delivery_id::text[], :at::bigint[], :duration_ms::integer[
                      :headers::text[]);
 
 -- name: list_deliveries
--- The delivery log, newest first. `= ANY (ARRAY[…])` and the ORDER BY on the index's
--- leading columns keep the planner on the webhook's own index even for a webhook with
--- millions of old deliveries (a plain `=` lets it walk the primary key instead).
-SELECT * FROM deliveries
- WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND id < :before AND tenant_id = :tenant
- ORDER BY webhook_id DESC, id DESC LIMIT :limit;
+-- The delivery log, newest first: every status in turn, each on the index
+-- (webhook_id, status, id), merged. A (webhook_id, id) index would serve this
+-- query alone, and cost every fan-out row of every publish one more insert.
+-- `= ANY (ARRAY[…])` and the ORDER BY on the index's leading columns keep
+-- the planner on that index even for a webhook with millions of old
+-- deliveries (a plain `=` lets it walk the primary key instead).
+SELECT * FROM (
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'pending'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS pending
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'delivered'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS delivered
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'failed'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS failed
+) AS log ORDER BY id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_status
 SELECT * FROM deliveries
@@ -204,10 +220,22 @@ SELECT * FROM deliveries
  ORDER BY webhook_id DESC, id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_event
-SELECT * FROM deliveries
- WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND id < :before AND tenant_id = :tenant
-   AND event_type = :event
- ORDER BY webhook_id DESC, id DESC LIMIT :limit;
+SELECT * FROM (
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'pending'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS pending
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'delivered'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS delivered
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'failed'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY webhook_id DESC, status DESC, id DESC LIMIT :limit) AS failed
+) AS log ORDER BY id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_status_and_event
 SELECT * FROM deliveries

@@ -163,11 +163,25 @@ INSERT INTO attempts (delivery_id, attempted_at, duration_ms, http_status, error
 VALUES (:delivery_id, :at, :duration_ms, :http_status, :error, :excerpt, :headers);
 
 -- name: list_deliveries
--- The delivery log, newest first. Every variant pins an index exactly: equality on its
--- leading columns and a range on id (`before` is the cursor, or an id above all ids).
-SELECT * FROM deliveries
- WHERE webhook_id = :webhook AND id < :before AND tenant_id = :tenant
- ORDER BY id DESC LIMIT :limit;
+-- The delivery log, newest first: every status in turn, each on the index
+-- (webhook_id, status, id), merged. A (webhook_id, id) index would serve this
+-- query alone, and cost every fan-out row of every publish one more insert.
+SELECT * FROM (
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'pending'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'delivered'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'failed'
+                    AND id < :before AND tenant_id = :tenant
+                  ORDER BY id DESC LIMIT :limit)
+) ORDER BY id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_status
 SELECT * FROM deliveries
@@ -175,9 +189,22 @@ SELECT * FROM deliveries
  ORDER BY id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_event
-SELECT * FROM deliveries
- WHERE webhook_id = :webhook AND id < :before AND tenant_id = :tenant AND event_type = :event
- ORDER BY id DESC LIMIT :limit;
+SELECT * FROM (
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'pending'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'delivered'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY id DESC LIMIT :limit)
+  UNION ALL
+  SELECT * FROM (SELECT * FROM deliveries
+                  WHERE webhook_id = :webhook AND status = 'failed'
+                    AND id < :before AND tenant_id = :tenant AND event_type = :event
+                  ORDER BY id DESC LIMIT :limit)
+) ORDER BY id DESC LIMIT :limit;
 
 -- name: list_deliveries_by_status_and_event
 SELECT * FROM deliveries
