@@ -37,12 +37,13 @@ T = TypeVar("T")
 
 
 class ProgramStore(ABC):
-    # SQLite writes one transaction at a time anyway, so publishes that queue behind one
-    # lose nothing by sharing the next commit (one fsync). PostgreSQL runs them in
-    # parallel on its pool and groups their WAL flushes itself: measured, grouping them
-    # here made them wait for each other (POST /events p99 30 -> 340 ms beside a tenant
-    # publishing to 240 endpoints).
-    group_publishes = False
+    # Publishes that find this many transactions of theirs under way queue and share the
+    # next one (store/group.py). SQLite writes one at a time anyway, so a queued publish
+    # loses nothing by sharing the next commit (one fsync). PostgreSQL runs them side by
+    # side on its pool: with one writer, measured, they waited for each other (POST
+    # /events p99 30 -> 340 ms beside a tenant publishing to 240 endpoints); with several,
+    # they share transactions only when the pool is busy.
+    publish_writers = 1
     _publishes: "GroupCommit[Published] | None" = None  # made on the first publish
 
     @abstractmethod
@@ -123,11 +124,11 @@ class ProgramStore(ABC):
         """Group-committed where the engine asks for it (store/group.py): publishes that
         arrive while one is being written share the next transaction, each still
         all-or-nothing."""
-        if not self.group_publishes:
-            program = programs.publish(event, idempotency_key, idempotency_window_ms)
-            return await self.run(program, write=True, announce=True)
         if self._publishes is None:
-            self._publishes = GroupCommit(lambda batch: self.run(batch, write=True, announce=True))
+            self._publishes = GroupCommit(
+                lambda batch: self.run(batch, write=True, announce=True),
+                writers=self.publish_writers,
+            )
         return await self._publishes.submit(
             lambda: programs.publish(event, idempotency_key, idempotency_window_ms)
         )

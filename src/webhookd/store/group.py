@@ -4,8 +4,10 @@ instead of one each, and the worker's bookkeeping waits behind one write, not ma
 
 Each program keeps its own all-or-nothing: a batch that fails is run again one program
 per transaction, so one bad program (an idempotency conflict, a row the database
-refuses) fails only its own caller. A lone program is never held back: with nothing
-under way it runs at once.
+refuses) fails only its own caller. A lone program is never held back: with fewer than
+`writers` transactions under way it runs at once. SQLite has one writer; PostgreSQL
+runs several transactions side by side, so programs wait to share one only when that
+many are already in flight.
 """
 
 import asyncio
@@ -28,17 +30,26 @@ def together(programs: Sequence[Program[T]]) -> Program[list[T]]:
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, run: Callable[[Program[list[T]]], Awaitable[list[T]]], batch: int = 100):
+    def __init__(
+        self,
+        run: Callable[[Program[list[T]]], Awaitable[list[T]]],
+        batch: int = 100,
+        writers: int = 1,
+    ):
         self._run = run
         self.batch = batch
+        self.writers = writers
         self._waiting: list[tuple[Make[T], asyncio.Future[T]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers = 0  # running _write loops
+        self._tasks: set[asyncio.Task[None]] = set()  # their tasks, kept from the collector
 
     async def submit(self, make: Make[T]) -> T:
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((make, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        if self._writers < self.writers:
+            self._writers += 1  # counted now: the next submit must see it
+            self._tasks.add(task := asyncio.create_task(self._write()))
+            task.add_done_callback(self._tasks.discard)
         return await done
 
     async def _write(self) -> None:
@@ -47,7 +58,9 @@ class GroupCommit(Generic[T]):
                 batch, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
                 await self._commit(batch)
         finally:
-            self._writer = None
+            # In the same step as the last look at _waiting: a program submitted after it
+            # finds this writer gone and starts another (a done callback would run later).
+            self._writers -= 1
 
     async def _commit(self, batch: Sequence[tuple[Make[T], asyncio.Future[T]]]) -> None:
         try:

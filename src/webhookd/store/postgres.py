@@ -94,6 +94,7 @@ class PostgresStore(ProgramStore):
     ) -> None:
         self._dsn = dsn
         self._pool_size = pool_size
+        self.publish_writers = max(1, pool_size // 2)  # the rest of the pool serves reads
         self._schema = schema
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None

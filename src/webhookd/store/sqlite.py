@@ -88,8 +88,6 @@ BUSY = _Busy()
 
 
 class SQLiteStore(ProgramStore):
-    group_publishes = True  # one write at a time: queued publishes share a commit
-
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhookd-sqlite")
