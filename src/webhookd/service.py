@@ -349,20 +349,31 @@ class Service:
         if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
             raise Invalid(f"tenantId must be 1 to {MAX_TENANT_LENGTH} characters")
         now = self.now()
+        body, fingerprint = published_body(event_type, now, data)
         event = Event(
             id=ids.new_id(ids.EVENT, now),
             tenant_id=tenant_id,
             type=event_type,
-            body=delivery_body(event_type, now, data),
+            body=body,
             created_at=now,
-            fingerprint=fingerprint(event_type, data),
+            fingerprint=fingerprint,
         )
         return await self.store.publish(event, idempotency_key, IDEMPOTENCY_WINDOW_MS)
 
 
-def fingerprint(event_type: str, data: Any) -> str:
-    """Identifies what was published, so a reused idempotency key can be checked."""
-    return hashlib.sha256(event_type.encode() + b"\n" + jsjson.dumps(data)).hexdigest()
+def published_body(event_type: str, timestamp_ms: int, data: Any) -> tuple[bytes, str]:
+    """`delivery_body(...)`, and the fingerprint of what was published (type and data,
+    not the time), so a reused idempotency key can be checked: `data` is written once."""
+    try:
+        data_json = jsjson.dumps(data)
+    except jsjson.NotRepresentable:
+        delivery_body(event_type, timestamp_ms, data)  # raises Invalid, naming the path
+        raise
+    body = b"".join((
+        b'{"event":', jsjson.dumps(event_type), b',"timestamp":"',
+        clock.iso(timestamp_ms).encode(), b'","data":', data_json, b"}",
+    ))  # fmt: skip
+    return body, hashlib.sha256(event_type.encode() + b"\n" + data_json).hexdigest()
 
 
 def open_secrets(sealer: Sealer, sealed: str, old: tuple[OldSecret, ...], now_ms: int) -> list[str]:

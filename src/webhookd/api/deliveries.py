@@ -82,7 +82,7 @@ async def list_deliveries(
         "data": [delivery_json(d) for d in page],
         "nextCursor": page[-1].id if more else None,
     }
-    return JSONResponse(body)
+    return responses.Json(body)
 
 
 @router.get("/deliveries/{delivery_id}", summary="One delivery with its payload and every attempt")

@@ -10,6 +10,7 @@ import secrets
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,8 +31,19 @@ STATUS_OF: dict[type[errors.WebhookdError], int] = {
 }
 
 
+class Json(JSONResponse):
+    """Starlette's JSONResponse, written by orjson: the same compact UTF-8 text for the
+    envelope's types, at a fraction of the stdlib encoder's cost per request."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError: a type or size it does not write
+            return super().render(content)
+
+
 def ok(status: int, data: Any) -> JSONResponse:
-    return JSONResponse({"statusCode": status, "data": data}, status_code=status)
+    return Json({"statusCode": status, "data": data}, status_code=status)
 
 
 _SLOT = f"raw-json-{secrets.token_hex(16)}"  # unguessable: input can never contain it
@@ -48,7 +60,7 @@ def ok_with_raw(status: int, data: dict[str, Any], key: str, raw: bytes) -> Resp
 
 
 def message(status: int, text: str) -> JSONResponse:
-    return JSONResponse({"statusCode": status, "message": text}, status_code=status)
+    return Json({"statusCode": status, "message": text}, status_code=status)
 
 
 def error_body(status: int, text: str) -> dict[str, Any]:
@@ -58,7 +70,7 @@ def error_body(status: int, text: str) -> dict[str, Any]:
 
 
 def error(status: int, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, text), status_code=status, headers=headers)
+    return Json(error_body(status, text), status_code=status, headers=headers)
 
 
 _SOURCES = ("body", "query", "path", "header")

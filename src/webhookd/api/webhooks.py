@@ -174,6 +174,6 @@ async def audit_log(
         for e in page
     ]  # fmt: skip
     more = len(found) > limit
-    return JSONResponse(
+    return responses.Json(
         {"statusCode": 200, "data": data, "nextCursor": page[-1].id if more else None}
     )

@@ -3,9 +3,9 @@
 Everything that needs "now" takes a `Clock`, so tests can fix or advance time.
 """
 
+import functools
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 Clock = Callable[[], int]
 
@@ -17,5 +17,11 @@ def system_clock() -> int:
 
 def iso(ms: int) -> str:
     """`2025-06-01T12:00:00.000Z`: ISO 8601, UTC, milliseconds, `Z`."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return f"{_second(ms // 1000)}{ms % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _second(seconds: int) -> str:
+    """The date and time up to the seconds' dot: every body and response written in
+    the same second shares it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))

@@ -9,16 +9,25 @@ nearest double instead.
 """
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# A JSON number without an exponent and under 16 characters of digits and dot has at
+# most 15 significant digits: a double holds it exactly (and an integer that short is
+# below 2^53). Only a text with a longer run, or an exponent, needs the full check; a
+# string that merely looks like one costs that check and nothing else.
+_MAYBE_INEXACT = re.compile(rb"\d[\d.]{15}|\d[eE][+\-]?\d")
 
 
 def inexact(text: str | bytes, root: str = "") -> tuple[str, str] | None:
     """The path and text of the first number in the JSON `text` that a double cannot
     hold exactly, or None. `text` must already be valid JSON."""
+    raw = text.encode() if isinstance(text, str) else text
+    if _MAYBE_INEXACT.search(raw) is None:
+        return None
     tree = json.loads(text, parse_float=_Exact, parse_int=_Exact, parse_constant=_Exact)
     return next(_walk(tree, root), None)
 

@@ -48,9 +48,18 @@ class ProgramStore(ABC):
 
     @abstractmethod
     async def run(
-        self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
+        self,
+        program: Program[T],
+        *,
+        write: bool,
+        announce: bool = False,
+        durable: bool = True,
+        bounded: bool = True,
     ) -> T:
         """Run `program` in one transaction; with `announce`, wake workers once committed.
+
+        `bounded=False` marks a read whose cost grows with the data (counting a backlog):
+        an engine that runs small reads on its event loop sends those elsewhere.
 
         `durable=False` marks queue bookkeeping that at-least-once delivery can afford to
         lose in a crash of the database server itself (claims and settles: a lost one
@@ -195,7 +204,7 @@ class ProgramStore(ABC):
         return await self.run(programs.reseal(transform), write=True)
 
     async def queue_stats(self, now_ms: int) -> QueueStats:
-        return await self.run(programs.queue_stats(now_ms), write=False)
+        return await self.run(programs.queue_stats(now_ms), write=False, bounded=False)
 
     async def purge(self, before_ms: int, batch: int) -> int:
         return await self.run(programs.purge(before_ms, batch), write=True)

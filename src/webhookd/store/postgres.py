@@ -175,7 +175,13 @@ class PostgresStore(ProgramStore):
         return self._lazy_pool
 
     async def run(
-        self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
+        self,
+        program: Program[T],
+        *,
+        write: bool,
+        announce: bool = False,
+        durable: bool = True,
+        bounded: bool = True,
     ) -> T:
         """Non-durable programs (claims, settles) commit without waiting for the WAL flush:
         the row locks they hold are released at once, not a disk sync later. What a crash

@@ -1,11 +1,13 @@
 """The embedded default Store: one SQLite file, WAL mode.
 
-Two connections. The API's reads and its durable writes (events, webhook changes)
-run on one dedicated thread, one hand-off per transaction, so the event loop never
-waits on the disk for them. The worker's queue bookkeeping (claims and settles: short,
-bounded batches that commit with `synchronous=NORMAL`, so never an fsync) runs on
-the event loop itself, on a second connection: a hand-off to the thread and the GIL
-going back and forth cost more than the transaction (docs/performance.md). Writes of
+Two connections. The API's durable writes (events, webhook changes) and its reads
+that grow with the data (the queue's counts) run on one dedicated thread, one hand-off
+per transaction, so the event loop never waits on an fsync for them. The worker's
+queue bookkeeping (claims and settles: short, bounded batches that commit with
+`synchronous=NORMAL`, so never an fsync) and the API's small reads (a page of the log,
+a webhook) run on the event loop itself, on a second connection: a hand-off to the
+thread and the GIL going back and forth cost more than the transaction
+(docs/performance.md). Writes of
 this process take turns through one asyncio lock, so the loop never waits for the
 thread's write lock; if another process (such as `webhookd emit`) holds the file's
 lock, the bookkeeping goes to the thread, which waits for it (`busy_timeout`). The
@@ -99,7 +101,13 @@ class SQLiteStore(ProgramStore):
         self._checkpoint: asyncio.Task[None] | None = None
 
     async def run(
-        self, program: Program[T], *, write: bool, announce: bool = False, durable: bool = True
+        self,
+        program: Program[T],
+        *,
+        write: bool,
+        announce: bool = False,
+        durable: bool = True,
+        bounded: bool = True,
     ) -> T:
         """Durable programs and reads run on the database thread. Non-durable ones
         (claims, settles) run on the event loop and commit with `synchronous=NORMAL`:
@@ -109,7 +117,10 @@ class SQLiteStore(ProgramStore):
         sent again. A killed process loses nothing either way."""
         try:
             if not write:
-                result = await self._on_thread(program, "BEGIN")
+                ran = self._on_loop(program, "BEGIN") if bounded else BUSY
+                if isinstance(ran, _Busy):
+                    ran = await self._on_thread(program, "BEGIN")
+                result = ran
             else:
                 async with self._writing:
                     ran = BUSY if durable else self._on_loop(program)
@@ -129,19 +140,21 @@ class SQLiteStore(ProgramStore):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _transaction, conn, program, begin)
 
-    def _on_loop(self, program: Program[T]) -> T | "_Busy":
+    def _on_loop(self, program: Program[T], begin: str = "BEGIN IMMEDIATE") -> T | "_Busy":
         """Run `program` here and now; BUSY, with the program untouched, when another
-        process holds the write lock."""
+        process holds the lock it needs."""
         conn = self._queue_conn
         if conn is None:
             raise Unavailable("The database is closed.")
         try:
-            conn.execute("BEGIN IMMEDIATE")  # busy_timeout 0: never waits on the loop
+            conn.execute(begin)  # busy_timeout 0: never waits on the loop
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # BUSY, or BUSY_*
                 raise
             return BUSY
         result = _within(conn, program)
+        if begin == "BEGIN":
+            return result  # a read: a WAL reader never waits for a writer (nor BUSY)
         self._commits += 1
         if self._commits >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._commits = 0
