@@ -6,6 +6,7 @@ ingest key) and keeps them in a file beside the database, so `make run` just wor
 and a restart keeps tokens valid.
 """
 
+import functools
 import json
 import os
 import secrets
@@ -193,13 +194,13 @@ class Settings(BaseSettings):
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
         return urlunsplit(parts._replace(netloc=netloc))
 
-    @property
+    @functools.cached_property
     def catalog(self) -> dict[str, str]:
         if self.event_types is None:
             return dict(catalog.DEFAULT_TYPES)
         return catalog.parse_types(self.event_types)
 
-    @property
+    @functools.cached_property
     def sealer(self) -> Sealer:
         """Seals and opens webhook secrets at rest (WEBHOOKD_SECRET_KEY)."""
         if self.secret_key is None:
@@ -210,7 +211,7 @@ class Settings(BaseSettings):
             )
         return Sealer(self.secret_key.get_secret_value())
 
-    @property
+    @functools.cached_property
     def network_policy(self) -> network.Policy:
         return network.Policy(
             allow_private=self.allow_private_networks,
@@ -218,13 +219,13 @@ class Settings(BaseSettings):
             require_https=self.require_https,
         )
 
-    @property
+    @functools.cached_property
     def retry_policy(self) -> retry.Policy:
         return retry.Policy(
             retry.parse_schedule(self.retry_schedule), self.retry_jitter, self.disable_after
         )
 
-    @property
+    @functools.cached_property
     def breaker(self) -> circuit.Breaker:
         return circuit.Breaker(
             self.circuit_failures,

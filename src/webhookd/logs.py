@@ -24,12 +24,6 @@ def _drop_terminal_colours(
 
 
 def configure(level: str, form: LogFormat) -> None:
-    # No format here shows the thread, the process or the calling line, and gathering
-    # them costs each record a few microseconds (the Logging HOWTO's "Optimization").
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    logging._srcfile = None
     handler = logging.StreamHandler(sys.stderr)
     if form == "json":
         handler.setFormatter(

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +35,6 @@ from webhookd.store.programs import Op, Program
 T = TypeVar("T")
 Q = queries.load("sqlite")
 log = logging.getLogger("webhookd.store")
-SWITCH_INTERVAL = 0.0005  # seconds
 CHECKPOINT_EVERY = 200  # bookkeeping commits on the loop between WAL checkpoints
 
 
@@ -214,10 +212,6 @@ class SQLiteStore(ProgramStore):
         conn.commit()
 
     async def open(self) -> None:
-        # The database thread takes the GIL back after every sqlite3 call; with the
-        # default 5 ms switch interval it can wait that long behind a busy event loop,
-        # several times per transaction (the profile's top item, and the latency tail).
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, self._connect)
