@@ -5,7 +5,6 @@
     ├── Unauthenticated    no, or a bad, credential (HTTP 401)
     ├── NotFound           no such thing for this tenant (HTTP 404, never 403)
     ├── Conflict           the state forbids it (HTTP 409)
-    ├── Throttled          too many requests; retry after a while (HTTP 429)
     ├── Blocked            a destination refused by policy (HTTP 400)
     ├── Unavailable        a dependency is down; retry later (HTTP 503)
     └── WebhookVerificationError   (also a ValueError) a receiver's check of a delivery
@@ -14,7 +13,7 @@
         ├── TimestampOutOfTolerance  `webhook-timestamp` too old or too far in the future
         └── InvalidPayload           signed correctly, but the body is not a JSON object
 
-The core raises the first seven; `api/responses.py` alone turns them into HTTP answers.
+The core raises the first six; `api/responses.py` alone turns them into HTTP answers.
 The verification errors are raised on the receiving side only, by `webhookd.verify`.
 Messages are written for the person who sent the request: say what is wrong and
 what to do next, and never include a secret.
@@ -43,14 +42,6 @@ class NotFound(WebhookdError):
 
 class Conflict(WebhookdError):
     """The current state does not allow the operation."""
-
-
-class Throttled(WebhookdError):
-    """Too many requests for this tenant or key; `retry_after` seconds until the next."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Blocked(WebhookdError):

@@ -9,8 +9,6 @@ plaintext secret leaves webhookd in exactly two answers: create and rotate-secre
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from webhookd.domain import ids
-
 
 def new_key() -> str:
     return Fernet.generate_key().decode()
@@ -34,8 +32,6 @@ class Sealer:
         return self._fernet.encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
-        if sealed.startswith(ids.SECRET_PREFIX):
-            return sealed  # stored before sealing existed
         try:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
@@ -46,8 +42,6 @@ class Sealer:
 
     def reseal(self, sealed: str) -> str:
         """The same secret sealed with the first key (after a key was added)."""
-        if sealed.startswith(ids.SECRET_PREFIX):
-            return self.seal(sealed)
         try:
             return self._fernet.rotate(sealed.encode()).decode()
         except InvalidToken:

@@ -71,9 +71,6 @@ class Authenticator:
                 "or WEBHOOKD_JWKS_URL"
             )
 
-    async def tenant(self, token: str) -> str:
-        return (await self.identify(token))[0]
-
     async def identify(self, token: str) -> tuple[str, str]:
         """(tenant, actor): the actor is the token's `sub` when it is a string, for the
         audit log (with a tenant claim other than `sub`, it names the person)."""

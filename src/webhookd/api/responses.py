@@ -5,7 +5,6 @@ Failure: `{"statusCode": N, "message": "...", "error": "<reason phrase>"}`.
 """
 
 import logging
-import math
 import secrets
 from http import HTTPStatus
 from typing import Any
@@ -26,7 +25,6 @@ STATUS_OF: dict[type[errors.WebhookdError], int] = {
     errors.Unauthenticated: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.Throttled: 429,
     errors.Unavailable: 503,
 }
 
@@ -110,8 +108,6 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.WebhookdError)
         status = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
         headers = {"Retry-After": "5"} if status == 503 else None
-        if isinstance(exc, errors.Throttled):
-            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
         return error(status, exc.message, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -282,9 +282,6 @@ DELETE FROM events WHERE id IN (
      ORDER BY e.created_at LIMIT :batch
        FOR UPDATE SKIP LOCKED);
 
--- name: notify
-SELECT pg_notify(:channel, '');
-
 -- name: ping
 SELECT 1;
 
