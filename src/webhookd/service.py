@@ -5,14 +5,12 @@ and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
 """
 
 import hashlib
-import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from webhookd import __version__
-from webhookd.domain import catalog, clock, ids, jsjson, network, signing, urls
+from webhookd.domain import catalog, clock, ids, jsjson, network, urls
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -24,10 +22,10 @@ from webhookd.domain.models import (
     Webhook,
 )
 from webhookd.errors import Blocked, Conflict, Invalid, NotFound
+from webhookd.outbound import Transport, open_secrets, signed_headers
 from webhookd.sealing import Sealer
 from webhookd.store.base import DeliveryFilter, Published, QueueStats, Store, WebhookChanges
 
-USER_AGENT = f"webhookd/{__version__}"
 TEST_MESSAGE = "This is a test webhook event from PacSpace."
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 MAX_DESCRIPTION = 500
@@ -37,10 +35,6 @@ MAX_TENANT_LENGTH = 255
 MAX_GRACE_SECONDS = 7 * 86400
 MAX_RATE_LIMIT = 10_000  # deliveries a second to one endpoint
 SYSTEM = "system"  # the actor of changes not made through the API
-
-
-class Transport(Protocol):
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,25 +370,6 @@ def published_body(event_type: str, timestamp_ms: int, data: Any) -> tuple[bytes
     return body, hashlib.sha256(event_type.encode() + b"\n" + data_json).hexdigest()
 
 
-def open_secrets(sealer: Sealer, sealed: str, old: tuple[OldSecret, ...], now_ms: int) -> list[str]:
-    """The current secret and the rotated-out ones still in their grace period, opened."""
-    return [sealer.open(sealed)] + [sealer.open(o.sealed) for o in old if o.until > now_ms]
-
-
-def signed_headers(
-    secrets: list[str], body: bytes, delivery_id: str, event_type: str, now_ms: int
-) -> dict[str, str]:
-    """The headers of one attempt, signed now; the same for deliveries and test sends."""
-    return signing.delivery_headers(
-        secrets=secrets,
-        body=body,
-        delivery_id=delivery_id,
-        event_type=event_type,
-        timestamp_s=now_ms // 1000,
-        user_agent=USER_AGENT,
-    )
-
-
 def describe(result: SendResult) -> TestResult:
     """The test route's answer for one attempt."""
     if result.ok:
@@ -406,10 +381,6 @@ def describe(result: SendResult) -> TestResult:
         result.http_status,
         f"The endpoint answered HTTP {result.http_status}; a 2xx status is expected.",
     )
-
-
-def default_jitter() -> float:
-    return random.uniform(-1.0, 1.0)
 
 
 def _not_found(webhook_id: str) -> NotFound:

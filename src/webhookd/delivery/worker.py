@@ -33,8 +33,8 @@ from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
 from webhookd.metrics import Metrics
+from webhookd.outbound import Transport, default_jitter, open_secrets, signed_headers
 from webhookd.sealing import Sealer
-from webhookd.service import Transport, default_jitter, open_secrets, signed_headers
 from webhookd.store.base import ClaimRequest, Store
 
 log = logging.getLogger("webhookd.delivery")
