@@ -334,6 +334,7 @@ def _latency_webhooks(run: Run, server: procs.Webhookd) -> None:
 
 def latency_and_api_sqlite(run: Run, limit_rate: float) -> None:
     server = procs.Webhookd("latency-sqlite", run.sqlite_env("latency"), run.logs)
+    server.proc.profile()
     try:
         _latency_webhooks(run, server)
         server.webhooks("drain", [f"{run.receiver.url}/x{i}" for i in range(FANOUT)])
@@ -898,7 +899,7 @@ def measure(run: Run) -> None:
     if "drain" in SECTIONS:
         drain_sqlite(run, limit(run, "sqlite"))
         drain_postgres(run, limit_rate := limit(run, "postgres"))
-    elif SECTIONS & {"limit", "latency", "mixed"}:
+    elif SECTIONS & {"limit", "latency"}:
         limit_rate = limit(run, "nothing")
     idle = idle_worker(run) if "idle" in SECTIONS else contextlib.nullcontext()
     with idle as record:
