@@ -2,7 +2,9 @@
 
 The first 10 characters encode the creation time in milliseconds and the last 16
 are random (80 bits), like a ULID, so ids sort by creation time: cursor pagination
-and "newest first" need nothing more than the id. Secrets are different: they are
+and "newest first" need nothing more than the id. Ids made together in one millisecond
+(a batch's events and deliveries) come from `ascending`, so they sort in the order they
+were made too. Secrets are different: they are
 `whsec_` + standard base64 of 32 random bytes, the format Standard Webhooks
 libraries decode.
 """
@@ -23,7 +25,34 @@ def new_id(
     prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes
 ) -> str:
     """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`."""
-    value = (now_ms & ((1 << 48) - 1)) << 80 | int.from_bytes(random_bytes(10), "big")
+    return _encode(prefix, _time_bits(now_ms) | int.from_bytes(random_bytes(10), "big"))
+
+
+def ascending(
+    prefix: str, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Callable[[int], str]:
+    """A maker of ids that sort in the order it makes them, so items made together keep
+    their order (a batch's events, their deliveries). Each is a fresh id, or, when that
+    would not sort after the last one (the same millisecond), the last one plus a random
+    step of 1 to 2^32: ids stay unpredictable. Random parts start below 2^79, so steps
+    never carry into the time bits."""
+    last = -1
+
+    def make(now_ms: int) -> str:
+        nonlocal last
+        step = 1 + int.from_bytes(random_bytes(4), "big")
+        fresh = _time_bits(now_ms) | int.from_bytes(random_bytes(10), "big") >> 1
+        last = max(fresh, last + step)
+        return _encode(prefix, last)
+
+    return make
+
+
+def _time_bits(now_ms: int) -> int:
+    return (now_ms & ((1 << 48) - 1)) << 80
+
+
+def _encode(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])
