@@ -317,9 +317,9 @@ SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason I
 SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR NO KEY UPDATE;
 
 -- name: lock_key
--- Transactions about one (tenant, key) wait for each other: publishes with one
--- idempotency key (the second finds the first's event instead of colliding with it on
--- the unique index), creates counted against the tenant's webhook limit.
+-- Transactions about one (tenant, key) wait for each other: creates counted against
+-- the tenant's webhook limit; publishes with one idempotency key (lock_keys: the second
+-- finds the first's event instead of colliding with it on the unique index).
 SELECT pg_advisory_xact_lock(hashtext(:tenant::text || chr(31) || :key::text));
 
 -- name: lock_keys
