@@ -98,6 +98,13 @@ class Unfit(Invalid):
         super().__init__(message)
         self.field = field
 
+    @property
+    def named(self) -> str:
+        """The message, starting with the field: `event: Unknown event type …`."""
+        if self.message.startswith(self.field + " "):
+            return self.message  # "tenantId must be …" names it already
+        return f"{self.field}: {self.message}"
+
 
 class Service:
     def __init__(
@@ -381,7 +388,7 @@ class Service:
                     self.event_types, event_id(now), item.tenant_id, item.type, item.data, now
                 )
             except Unfit as exc:
-                raise Invalid(f"events[{index}].{exc.field}: {exc.message}") from None
+                raise Invalid(f"events[{index}].{exc.named}") from None
             events.append((event, item.idempotency_key))
         try:
             return await self.store.publish_all(events, IDEMPOTENCY_WINDOW_MS)

@@ -111,6 +111,13 @@ def test_a_number_a_delivery_would_change_is_named_with_its_item(
     assert send_text(rounding, text.replace('"X"', number)).status_code == 202
 
 
+def test_data_a_delivery_cannot_carry_is_named_with_its_item(client: TestClient) -> None:
+    text = json.dumps({"events": [item(0), {**item(1), "data": {"x": "X"}}]})
+    answer = send_text(client, text.replace('"X"', "NaN"))
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("events[1].data cannot be delivered as JSON")
+
+
 def test_keys_work_per_item_and_a_replayed_batch_stores_nothing_new(start: Start) -> None:
     client = start(run_worker=False)
     hook = create_webhook(client)
