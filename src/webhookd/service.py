@@ -414,19 +414,30 @@ def new_event(
         body = delivery_body(event_type, now_ms, data)
     except Invalid as exc:
         raise Unfit("data", exc.message) from None
-    return Event(
-        id=event_id,
-        tenant_id=tenant_id,
-        type=event_type,
-        body=body,
-        created_at=now_ms,
-        fingerprint=fingerprint(event_type, data),
+    # `fingerprint(event_type, data)` from the data's JSON in the body, where it comes
+    # last, rather than encoding the data twice (a third of a batch's work per event).
+    head = b'{"event":%b,"timestamp":%b,"data":' % (
+        jsjson.dumps(event_type),
+        jsjson.dumps(clock.iso(now_ms)),
     )
+    fingerprinted = (
+        _fingerprint(event_type, body[len(head) : -1])
+        if body.startswith(head)
+        else fingerprint(event_type, data)
+    )
+    return Event(
+        id=event_id, tenant_id=tenant_id, type=event_type, body=body, created_at=now_ms,
+        fingerprint=fingerprinted,
+    )  # fmt: skip
 
 
 def fingerprint(event_type: str, data: Any) -> str:
     """Identifies what was published, so a reused idempotency key can be checked."""
-    return hashlib.sha256(event_type.encode() + b"\n" + jsjson.dumps(data)).hexdigest()
+    return _fingerprint(event_type, jsjson.dumps(data))
+
+
+def _fingerprint(event_type: str, data_json: bytes) -> str:
+    return hashlib.sha256(event_type.encode() + b"\n" + data_json).hexdigest()
 
 
 def open_secrets(sealer: Sealer, sealed: str, old: tuple[OldSecret, ...], now_ms: int) -> list[str]:

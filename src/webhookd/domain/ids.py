@@ -40,8 +40,9 @@ def ascending(
 
     def make(now_ms: int) -> str:
         nonlocal last
-        step = 1 + int.from_bytes(random_bytes(4), "big")
-        fresh = _time_bits(now_ms) | int.from_bytes(random_bytes(10), "big") >> 1
+        drawn = random_bytes(14)  # one draw: a batch makes a thousand of these
+        step = 1 + int.from_bytes(drawn[10:], "big")
+        fresh = _time_bits(now_ms) | int.from_bytes(drawn[:10], "big") >> 1
         last = max(fresh, last + step)
         return _encode(prefix, last)
 
@@ -52,12 +53,15 @@ def _time_bits(now_ms: int) -> int:
     return (now_ms & ((1 << 48) - 1)) << 80
 
 
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]  # 10 bits each
+
+
 def _encode(prefix: str, value: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+    pairs = []
+    for _ in range(13):  # 26 characters, two at a time (a third of the time of one by one)
+        pairs.append(_PAIRS[value & 1023])
+        value >>= 10
+    return f"{prefix}_{''.join(reversed(pairs))}"
 
 
 def new_secret(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
