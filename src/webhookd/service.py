@@ -415,7 +415,7 @@ def new_event(
     except Invalid as exc:
         raise Unfit("data", exc.message) from None
     # `fingerprint(event_type, data)` from the data's JSON in the body, where it comes
-    # last, rather than encoding the data twice (a third of a batch's work per event).
+    # last, rather than encoding the data a second time.
     head = b'{"event":%b,"timestamp":%b,"data":' % (
         jsjson.dumps(event_type),
         jsjson.dumps(clock.iso(now_ms)),
