@@ -152,7 +152,7 @@ async def _pg_fetchval(dsn: str, sql: str) -> Any:
 
 
 # the sections ----------------------------------------------------------------------------
-def limit(run: Run, before: str) -> float:
+def limit(run: Run, before: str, figure: str = "") -> float:
     """The median of three runs of a bare aiohttp client doing the worker's job."""
     print(f"limit: a bare aiohttp client, {N} signed POSTs, {CONCURRENCY} in flight", flush=True)
     rates = []
@@ -163,7 +163,7 @@ def limit(run: Run, before: str) -> float:
         rates.append(result["rate"])
     run.raw[f"limit_{before}"] = rates
     rate = sorted(rates)[1]
-    run.add(f"limit: signed POSTs/s (bare aiohttp), before {before} drain", rate, "/s")
+    run.add(figure or f"limit: signed POSTs/s (bare aiohttp), before {before} drain", rate, "/s")
     return float(rate)
 
 
@@ -352,6 +352,16 @@ def api(run: Run, server: procs.Webhookd) -> None:
                           "--seconds", str(API_SECONDS), "--concurrency", "32")  # fmt: skip
     run.raw["api_events_max"] = flood
     run.add("api: POST /events max rate (sqlite, no fan-out)", flood["rate"], "/s")
+    # Issue 12: a batch carries at least as many events a second as the limit, the rate
+    # at which a bare client can send deliveries on this machine now.
+    ceiling = limit(run, "batch", "limit: signed POSTs/s (bare aiohttp), beside the batch")
+    batch = procs.loadgen(run.logs, "events", server.base, procs.INGEST_KEY, "nobody",
+                          "--seconds", str(API_SECONDS), "--concurrency", "8",
+                          "--batch", "100")  # fmt: skip
+    run.raw["api_batch"] = batch
+    run.add("api: POST /events/batch events/s (sqlite, no fan-out, 100 a request)",
+            batch["rate"], "/s", ">= 1x limit",
+            batch["rate"] >= ceiling and not batch["errors"])  # fmt: skip
     listing = procs.loadgen(run.logs, "get", server.base + "/dashboard/webhooks", "--seconds",
                             str(API_SECONDS), "--token", procs.token("drain"))  # fmt: skip
     port = free_port()

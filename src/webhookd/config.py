@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     event_types: str | None = None
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_batch_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     numbers: Literal["exact", "round"] = "exact"  # domain/numbers.py
 
     max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)

@@ -5,6 +5,7 @@
     ├── Unauthenticated    no, or a bad, credential (HTTP 401)
     ├── NotFound           no such thing for this tenant (HTTP 404, never 403)
     ├── Conflict           the state forbids it (HTTP 409)
+    │   └── KeyReused      an idempotency key already names other content; which item
     ├── Blocked            a destination refused by policy (HTTP 400)
     ├── Unavailable        a dependency is down; retry later (HTTP 503)
     └── WebhookVerificationError   (also a ValueError) a receiver's check of a delivery
@@ -42,6 +43,18 @@ class NotFound(WebhookdError):
 
 class Conflict(WebhookdError):
     """The current state does not allow the operation."""
+
+
+class KeyReused(Conflict):
+    """An idempotency key names an earlier event with other content. `index`: the
+    publish's item it was given with (0 for a single event), so a batch can name it."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(
+            "This idempotency key was used in the last 24 h for a different event or data; "
+            "send a new key for a new event."
+        )
+        self.index = index
 
 
 class Blocked(WebhookdError):

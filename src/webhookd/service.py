@@ -5,7 +5,7 @@ and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
 """
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from webhookd.domain.models import (
     SendResult,
     Webhook,
 )
-from webhookd.errors import Blocked, Conflict, Invalid, NotFound
+from webhookd.errors import Blocked, Conflict, Invalid, KeyReused, NotFound
 from webhookd.outbound import Transport, open_secrets, signed_headers
 from webhookd.sealing import Sealer
 from webhookd.store.base import DeliveryFilter, Published, QueueStats, Store, WebhookChanges
@@ -34,6 +34,7 @@ RECOVER_LIMIT = 10_000
 MAX_TENANT_LENGTH = 255
 MAX_GRACE_SECONDS = 7 * 86400
 MAX_RATE_LIMIT = 10_000  # deliveries a second to one endpoint
+MAX_BATCH = 1000  # events in one POST /events/batch
 SYSTEM = "system"  # the actor of changes not made through the API
 
 
@@ -72,6 +73,31 @@ def _rate_limit_change(rate_limit: int | None) -> int | None:
     if rate_limit is None or (type(rate_limit) is int and rate_limit == 0):
         return rate_limit
     return _check_rate_limit(rate_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One item of a batch, as the publisher gave it."""
+
+    tenant_id: str
+    type: str
+    data: Any
+    idempotency_key: str | None = None
+
+
+class Unfit(Invalid):
+    """An event that cannot be published; `field` names what is wrong with it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def named(self) -> str:
+        """The message, starting with the field: `event: Unknown event type …`."""
+        if self.message.startswith(self.field + " "):
+            return self.message  # "tenantId must be …" names it already
+        return f"{self.field}: {self.message}"
 
 
 class Service:
@@ -338,36 +364,74 @@ class Service:
         self, tenant_id: str, event_type: str, data: Any, idempotency_key: str | None = None
     ) -> Published:
         """Store the event and one delivery per subscribed active webhook, atomically."""
-        if event_type not in self.event_types:
-            raise Invalid(catalog.unknown_types_message([event_type]))
-        if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
-            raise Invalid(f"tenantId must be 1 to {MAX_TENANT_LENGTH} characters")
         now = self.now()
-        body, fingerprint = published_body(event_type, now, data)
-        event = Event(
-            id=ids.new_id(ids.EVENT, now),
-            tenant_id=tenant_id,
-            type=event_type,
-            body=body,
-            created_at=now,
-            fingerprint=fingerprint,
-        )
+        event_id = ids.new_id(ids.EVENT, now)
+        event = new_event(self.event_types, event_id, tenant_id, event_type, data, now)
         return await self.store.publish(event, idempotency_key, IDEMPOTENCY_WINDOW_MS)
 
+    async def publish_batch(self, items: Sequence[NewEvent]) -> list[Published]:
+        """`publish` for each item, in order, in one transaction: all or nothing. A 400 or
+        a 409 names the item at fault (`events[3].event: …`), and then nothing is stored."""
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise Invalid(f"events must hold 1 to {MAX_BATCH} events, not {len(items)}")
+        now, event_id = self.now(), ids.ascending(ids.EVENT)  # ids in the items' order
+        events = []
+        for index, item in enumerate(items):
+            try:
+                event = new_event(
+                    self.event_types, event_id(now), item.tenant_id, item.type, item.data, now
+                )
+            except Unfit as exc:
+                raise Invalid(f"events[{index}].{exc.named}") from None
+            events.append((event, item.idempotency_key))
+        try:
+            return await self.store.publish_all(events, IDEMPOTENCY_WINDOW_MS)
+        except KeyReused as exc:
+            raise Conflict(f"events[{exc.index}].idempotencyKey: {exc.message}") from None
 
-def published_body(event_type: str, timestamp_ms: int, data: Any) -> tuple[bytes, str]:
-    """`delivery_body(...)`, and the fingerprint of what was published (type and data,
-    not the time), so a reused idempotency key can be checked: `data` is written once."""
+
+def new_event(
+    event_types: Mapping[str, str],
+    event_id: str,
+    tenant_id: str,
+    event_type: str,
+    data: Any,
+    now_ms: int,
+) -> Event:
+    """The event as it is stored, or Unfit: one place for what a publisher may send (the
+    API's routes and `webhookd emit --file`, which checks a file before sending any)."""
+    if event_type not in event_types:
+        raise Unfit("event", catalog.unknown_types_message([event_type]))
+    if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
+        raise Unfit("tenantId", f"tenantId must be 1 to {MAX_TENANT_LENGTH} characters")
     try:
-        data_json = jsjson.dumps(data)
-    except jsjson.NotRepresentable:
-        delivery_body(event_type, timestamp_ms, data)  # raises Invalid, naming the path
-        raise
-    body = b"".join((
-        b'{"event":', jsjson.dumps(event_type), b',"timestamp":"',
-        clock.iso(timestamp_ms).encode(), b'","data":', data_json, b"}",
-    ))  # fmt: skip
-    return body, hashlib.sha256(event_type.encode() + b"\n" + data_json).hexdigest()
+        body = delivery_body(event_type, now_ms, data)
+    except Invalid as exc:
+        raise Unfit("data", exc.message) from None
+    # `fingerprint(event_type, data)` from the data's JSON in the body, where it comes
+    # last, rather than encoding the data a second time.
+    head = b'{"event":%b,"timestamp":%b,"data":' % (
+        jsjson.dumps(event_type),
+        jsjson.dumps(clock.iso(now_ms)),
+    )
+    fingerprinted = (
+        _fingerprint(event_type, body[len(head) : -1])
+        if body.startswith(head)
+        else fingerprint(event_type, data)
+    )
+    return Event(
+        id=event_id, tenant_id=tenant_id, type=event_type, body=body, created_at=now_ms,
+        fingerprint=fingerprinted,
+    )  # fmt: skip
+
+
+def fingerprint(event_type: str, data: Any) -> str:
+    """Identifies what was published, so a reused idempotency key can be checked."""
+    return _fingerprint(event_type, jsjson.dumps(data))
+
+
+def _fingerprint(event_type: str, data_json: bytes) -> str:
+    return hashlib.sha256(event_type.encode() + b"\n" + data_json).hexdigest()
 
 
 def describe(result: SendResult) -> TestResult:

@@ -61,7 +61,17 @@ def real_answers(client: TestClient, receiver: Receiver) -> dict[tuple[str, str]
     )
     event = {**examples.REQUESTS[("post", "/events")], "tenantId": "tenant-a"}
     keep(("post", "/events"), client.post("/events", json=event, headers={"X-Api-Key": INGEST_KEY}))
-    receiver.wait_for(2)
+    batch = {
+        "events": [
+            {**item, "tenantId": "tenant-a"}
+            for item in examples.REQUESTS[("post", "/events/batch")]["events"]
+        ]
+    }
+    keep(
+        ("post", "/events/batch"),
+        client.post("/events/batch", json=batch, headers={"X-Api-Key": INGEST_KEY}),
+    )
+    receiver.wait_for(3)  # the test, the event, the batch's second (its first replays job-42)
     log = f"{base}/deliveries"
     listed = wait_until(
         lambda: (r := client.get(log, headers=h)).json()["data"][0]["attempts"] and r
@@ -133,7 +143,7 @@ def test_the_docs_page_is_served(client: TestClient) -> None:
 
 def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None:
     client = app_factory(
-        max_webhooks_per_tenant=100, dashboard_rate_limit="1000/1000", events_rate_limit="0.001/3"
+        max_webhooks_per_tenant=100, dashboard_rate_limit="1000/1000", events_rate_limit="0.001/6"
     )
     h, key = auth(), {"X-Api-Key": INGEST_KEY}
     hooks, one = "/dashboard/webhooks", "/dashboard/webhooks/{webhook_id}"
@@ -142,6 +152,8 @@ def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None
     client.post(f"{base}/toggle", headers=h)  # disabled: recover is 409
     event = {"tenantId": "t", "event": "verification.completed", "idempotencyKey": "k"}
     assert client.post("/events", json=event, headers=key).status_code == 202
+    plain = {"tenantId": "t", "event": "verification.completed"}
+    batch = "/events/batch"
     bad_url = {"url": "ftp://x"}
     said = {
         (400, "get", hooks): client.get(f"{hooks}?limt=1", headers=h),
@@ -156,8 +168,12 @@ def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None
         (400, "post", "/events"): client.post(
             "/events", json={"tenantId": "t", "event": "verification.done"}, headers=key
         ),
+        (400, "post", batch): client.post(
+            batch, json={"events": [plain, {**plain, "event": "verification.done"}]}, headers=key
+        ),
         (401, "get", hooks): client.get(hooks),
         (401, "post", "/events"): client.post("/events", json=event),
+        (401, "post", batch): client.post(batch, json={"events": [event]}),
         (404, "get", one): client.get(f"{hooks}/wh_abc123", headers=h),
         (404, "get", one + "/deliveries/{delivery_id}"): client.get(
             f"{base}/deliveries/dlv_x", headers=h
@@ -170,6 +186,10 @@ def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None
         (409, "post", "/events"): client.post(
             "/events", json={**event, "data": {"other": 1}}, headers=key
         ),
+        (409, "post", batch): client.post(
+            batch, json={"events": [plain, {**event, "data": {"other": 1}}]}, headers=key
+        ),
+        (413, "post", batch): client.post(batch, content=b" " * (5 * 1024 * 1024 + 1), headers=key),
         (429, "post", "/events"): client.post("/events", json=event, headers=key),
     }
     for (status, method, path), answer in said.items():

@@ -188,3 +188,81 @@ def test_a_taken_port_is_a_clear_error_before_anything_starts(tmp_path: Path) ->
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "WEBHOOKD_PORT" in result.stderr
     assert "TOKEN" not in result.stdout  # no token printed for a server that never ran
+
+
+def _events_file(path: Path, lines: list[Any], newline: str = "\n") -> Path:
+    path.write_text(newline.join(x if isinstance(x, str) else json.dumps(x) for x in lines))
+    return path
+
+
+def _line(n: int, **extra: Any) -> dict[str, Any]:
+    return {"tenantId": "acme", "event": "verification.completed", "data": {"line": n}, **extra}
+
+
+def test_emit_file_publishes_every_line_in_order_through_the_server(
+    tmp_path: Path, serve: Any
+) -> None:
+    env = cli_env(tmp_path)  # development secrets: emit finds the server's ingest key too
+    base = serve(env, "--no-worker").base
+    token = webhookd("token", "--tenant", "acme", env=env, cwd=tmp_path).stdout.strip()
+    hook = httpx.post(f"{base}/dashboard/webhooks", json={"url": "https://e.com/hook"},
+                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert hook.status_code == 201, hook.text
+    lines: list[Any] = [_line(n, idempotencyKey=f"line-{n}") for n in range(1, 2501)]
+    lines[1200:1200] = ["", "  "]  # blank lines are skipped, and counted
+    events = _events_file(tmp_path / "events.jsonl", lines, newline="\r\n")
+    emitted = webhookd("emit", "--file", str(events), "--url", base, env=env, cwd=tmp_path)
+    assert emitted.returncode == 0, emitted.stderr
+    assert emitted.stdout.strip() == "2500 events published, 2500 deliveries"
+    assert "1000/2500 events sent (line 1000)" in emitted.stderr  # progress, batch by batch
+    assert "2500/2500 events sent (line 2502)" in emitted.stderr
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        bodies = [json.loads(r[0]) for r in conn.execute("SELECT body FROM events ORDER BY id")]
+        delivered = conn.execute(
+            "SELECT e.body FROM deliveries d JOIN events e ON e.id = d.event_id ORDER BY d.id"
+        ).fetchall()
+    assert [b["data"]["line"] for b in bodies] == list(range(1, 2501))
+    assert [json.loads(r[0])["data"]["line"] for r in delivered] == list(range(1, 2501))
+    again = webhookd("emit", "--file", str(events), "--url", base, env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr  # the same keys: nothing new
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2500
+    # The server refuses the second batch (a key reused for other data): the first stays.
+    clash = [_line(n) for n in range(1, 1201)]
+    clash[1099] = _line(0, idempotencyKey="line-7")
+    refused = _events_file(tmp_path / "clash.jsonl", clash)
+    answer = webhookd("emit", "--file", str(refused), "--url", base, env=env, cwd=tmp_path)
+    assert answer.returncode == 1
+    said = " ".join(answer.stderr.split())
+    assert "line 1100: idempotencyKey: This idempotency key was used" in said
+    assert "The events of lines 1 to 1000 were published, none after." in said
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3500
+
+
+def test_emit_file_names_a_bad_line_and_sends_nothing(tmp_path: Path, serve: Any) -> None:
+    env = cli_env(tmp_path)
+    base = serve(env, "--no-worker").base
+    good = [_line(n) for n in range(1, 1502)]
+    start = '{"tenantId": "acme", "event": "verification.failed"'
+    bad_lines = {
+        '{"tenantId": "acme", "event": "nope"}': "line 1502: event: Unknown event type 'nope'",
+        start + ', "data": {"n": 18446744073709551616}}': "line 1502: data.n is 1844674407370",
+        start + ', "data": {"n": NaN}}': "line 1502: data cannot be delivered as JSON",
+        start + ', "data": [1]}': "line 1502: data:",
+        start + ', "x": 1}': "line 1502: unknown field 'x'",
+        start: "line 1502: not valid JSON",
+        '["acme"]': "line 1502: not a JSON object",
+    }
+    for bad, message in bad_lines.items():
+        events = _events_file(tmp_path / "events.jsonl", [*good, bad, _line(0)])
+        result = webhookd("emit", "--file", str(events), "--url", base, env=env, cwd=tmp_path)
+        assert result.returncode == 2, (bad, result.stderr)
+        said = " ".join(result.stderr.split())
+        assert message in said, (bad, said)
+        assert said.endswith("Nothing was sent."), said
+    with sqlite3.connect(tmp_path / "webhookd.db") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    both = webhookd("emit", "verification.failed", "--file", "x", env=env, cwd=tmp_path)
+    assert both.returncode == 2
+    assert "not both" in both.stderr

@@ -14,7 +14,7 @@ from webhookd.domain.models import (
     Settlement,
     Webhook,
 )
-from webhookd.errors import Conflict
+from webhookd.errors import Conflict, KeyReused
 from webhookd.store.base import ClaimRequest, DeliveryFilter, Store, WebhookChanges
 
 T0 = 1_750_000_000_000
@@ -499,3 +499,86 @@ async def test_publishes_group_committed_together_keep_each_its_own_outcome(stor
     assert first.created
     stats = await store.queue_stats(T0)
     assert stats.pending == 1 + 5 + 1  # key-1's event, five plain ones, key-2's once
+
+
+def fingerprinted(tenant: str = "a", kind: str = "verification.completed", data: str = "") -> Event:
+    """An event as the service makes it: its fingerprint says what was published."""
+    return Event(ids.new_id(ids.EVENT, T0), tenant, kind, b"{}", T0, fingerprint=kind + data)
+
+
+async def test_publish_all_fans_out_every_item_and_keeps_their_order(store: Store) -> None:
+    every, completed = webhook("a"), webhook("a", ("verification.completed",))
+    for hook in (every, completed, webhook("b")):
+        await store.create_webhook(hook)
+    kinds = ["verification.completed", "verification.failed"] * 15
+    items = [(event("a", kind), None) for kind in kinds]  # one millisecond: random ids
+    published = await store.publish_all(items, DAY)
+    assert [p.event_id for p in published] == [e.id for e, _ in items]
+    assert [p.deliveries for p in published] == [2, 1] * 15
+    assert all(p.created for p in published)
+    newest_first = await store.list_deliveries("a", every.id, DeliveryFilter(limit=100), T0)
+    assert [d.event_id for d in reversed(newest_first)] == [e.id for e, _ in items]
+    only = await store.list_deliveries("a", completed.id, DeliveryFilter(limit=100), T0)
+    assert [d.event_id for d in reversed(only)] == [e.id for e, _ in items[::2]]
+
+
+async def test_publish_all_keys_work_per_item(store: Store) -> None:
+    await store.create_webhook(webhook())
+    [earlier] = await store.publish_all([(fingerprinted(data="0"), "k0")], DAY)
+
+    def batch() -> list[tuple[Event, str | None]]:  # as sent: new event ids each time
+        return [
+            (fingerprinted(data="0"), "k0"),  # published before: answers that event
+            (fingerprinted(data="1"), "k1"),
+            (fingerprinted(), None),
+            (fingerprinted(data="1"), "k1"),  # the same key earlier in this batch
+        ]
+
+    first = await store.publish_all(batch(), DAY)
+    assert [p.created for p in first] == [False, True, True, False]
+    assert first[0].event_id == earlier.event_id
+    assert first[3].event_id == first[1].event_id
+    replayed = await store.publish_all(batch(), DAY)  # the whole batch again
+    assert [p.event_id for i, p in enumerate(replayed) if i != 2] == [
+        p.event_id for i, p in enumerate(first) if i != 2
+    ]
+    assert [p.created for p in replayed] == [False, False, True, False]  # no key: new
+    assert (await store.queue_stats(T0)).pending == 1 + 2 + 1  # k0, k1 and two unkeyed
+
+
+async def test_publish_all_stores_nothing_when_one_item_reuses_a_key(store: Store) -> None:
+    await store.create_webhook(webhook())
+    await store.publish_all([(fingerprinted(data="0"), "k0")], DAY)
+
+    def items() -> list[tuple[Event, str | None]]:
+        return [(fingerprinted(), None), (fingerprinted(data="1"), "k1"), (fingerprinted(), "k2")]
+
+    clash = [*items(), (fingerprinted(data="other"), "k0"), (fingerprinted(), None)]
+    # Beside other publishes, which on SQLite share its transaction (group commit).
+    outcomes = await asyncio.gather(
+        store.publish(fingerprinted(), None, DAY),
+        store.publish_all(clash, DAY),
+        store.publish(fingerprinted(), "k3", DAY),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], KeyReused)
+    assert outcomes[1].index == 3
+    assert [getattr(outcomes[n], "created", None) for n in (0, 2)] == [True, True]
+    assert (await store.queue_stats(T0)).pending == 1 + 2  # k0's event, the two singles
+    again = await store.publish_all(items(), DAY)  # k1 and k2 were never stored
+    assert [p.created for p in again] == [True, True, True]
+
+
+async def test_batches_that_share_keys_neither_deadlock_nor_duplicate(store: Store) -> None:
+    """Two clients sending the same keys in opposite orders, at once."""
+    await store.create_webhook(webhook())
+    for round_ in range(3):
+        keys = [f"r{round_}-k{n}" for n in range(30)]
+        forward = [(fingerprinted(data=k), k) for k in keys]
+        backward = [(fingerprinted(data=k), k) for k in reversed(keys)]
+        one, other = await asyncio.gather(
+            store.publish_all(forward, DAY), store.publish_all(backward, DAY)
+        )
+        assert [p.event_id for p in one] == [p.event_id for p in reversed(other)]
+        assert sum(p.created for p in one + other) == 30
+    assert (await store.queue_stats(T0)).pending == 90

@@ -30,3 +30,24 @@ def test_secret_is_whsec_plus_base64_of_32_bytes() -> None:
     assert secret.startswith("whsec_")
     assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
     assert ids.new_secret() != secret
+
+
+@given(st.lists(st.integers(0, 5), min_size=2, max_size=300))
+def test_ascending_ids_sort_in_the_order_they_are_made(clock_steps: list[int]) -> None:
+    """Even within one millisecond (most steps here are 0), and with random bytes that
+    would sort them the other way."""
+    falling = iter(range(10**6, 0, -1))
+    make = ids.ascending("evt", lambda n: next(falling).to_bytes(n, "big"))
+    now, made = 1_750_000_000_000, []
+    for step in clock_steps:
+        now += step
+        made.append(make(now))
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    assert all(ids.is_valid(one, "evt") for one in made)
+    assert made[-1][4:14] == ids.new_id("evt", now)[4:14]  # the time part is the clock's
+
+
+def test_ascending_ids_are_random_within_a_millisecond() -> None:
+    first, second = ids.ascending("dlv"), ids.ascending("dlv")
+    assert [first(1) for _ in range(3)] != [second(1) for _ in range(3)]

@@ -86,7 +86,11 @@ def create_app(
     app.include_router(ops.router)
     app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
     # Outermost last: authenticate first, then bound the body, then route.
-    app.add_middleware(limits.BodyLimit, events_limit=settings.max_event_bytes)
+    app.add_middleware(
+        limits.BodyLimit,
+        events_limit=settings.max_event_bytes,
+        batch_limit=settings.max_batch_bytes,
+    )
     ingest_key = settings.ingest_key
     app.add_middleware(
         auth.RequireIngestKey,

@@ -31,6 +31,7 @@ from webhookd.domain import ratelimit
 from webhookd.errors import Invalid, Unauthenticated
 
 MAX_TOKEN_BYTES = 8 * 1024
+INGEST_PATHS = ("/events", "/events/batch")
 log = logging.getLogger("webhookd.auth")
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
@@ -179,8 +180,9 @@ class RequireTenant:
 
 
 class RequireIngestKey:
-    """ASGI middleware: `POST /events` shows the ingest key (`X-Api-Key`) before its body
-    is read or parsed, and is rate limited per key."""
+    """ASGI middleware: `POST /events` and `POST /events/batch` show the ingest key
+    (`X-Api-Key`) before the body is read or parsed, and are rate limited per key (a
+    batch is one request: its body limit bounds what one request may cost)."""
 
     def __init__(self, app: ASGIApp, key: str | None, limit: ratelimit.Limit) -> None:
         self.app = app
@@ -188,7 +190,7 @@ class RequireIngestKey:
         self.buckets = ratelimit.Buckets(limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") != "/events":
+        if scope["type"] != "http" or scope["path"].rstrip("/") not in INGEST_PATHS:
             await self.app(scope, receive, send)
             return
         shown = Headers(scope=scope).get("x-api-key")

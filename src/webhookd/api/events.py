@@ -1,4 +1,4 @@
-"""`POST /events`: the platform's backend publishes an event for a tenant."""
+"""`POST /events` and `POST /events/batch`: the platform's backend publishes events."""
 
 from typing import Annotated
 
@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
 from webhookd.api import responses
-from webhookd.api.schemas import PublishEvent
+from webhookd.api.schemas import PublishBatch, PublishEvent
 from webhookd.api.webhooks import Svc
 from webhookd.domain import numbers
 from webhookd.errors import Invalid
+from webhookd.service import NewEvent
 
 router = APIRouter(tags=["events"])
 
@@ -43,6 +44,30 @@ async def publish_event(
         body.tenantId, body.event, body.data, body.idempotencyKey or idempotency_key
     )
     return responses.ok(202, {"id": published.event_id, "deliveries": published.deliveries})
+
+
+@router.post(
+    "/events/batch",
+    status_code=202,
+    dependencies=[Security(ingest_key)],
+    summary="Publish up to 1,000 events at once, all or none",
+    description=(
+        "Each event as for POST /events, in one transaction: if any is refused, the answer "
+        "names it (`events[3].event: …`) and none is stored. The answer lists each event's "
+        "id and deliveries in the order sent; an idempotencyKey works per event."
+    ),
+)
+async def publish_batch(body: PublishBatch, service: Svc, request: Request) -> JSONResponse:
+    if "idempotency-key" in request.headers:
+        raise Invalid(
+            "The Idempotency-Key header does not apply to a batch; give each event its own "
+            "idempotencyKey."
+        )
+    if request.app.state.exact_numbers:
+        refuse_inexact(await request.body())  # names the path: events[3].data.n
+    items = [NewEvent(e.tenantId, e.event, e.data, e.idempotencyKey) for e in body.events]
+    published = await service.publish_batch(items)
+    return responses.ok(202, [{"id": p.event_id, "deliveries": p.deliveries} for p in published])
 
 
 def refuse_inexact(text: str | bytes) -> None:

@@ -68,6 +68,22 @@ REQUESTS: dict[tuple[str, str], Any] = {
         "data": {"recordId": "rec_123"},
         "idempotencyKey": "job-42",
     },
+    ("post", "/events/batch"): {
+        "events": [
+            {
+                "tenantId": "acme",
+                "event": "verification.completed",
+                "data": {"recordId": "rec_123"},
+                "idempotencyKey": "job-42",
+            },
+            {
+                "tenantId": "acme",
+                "event": "verification.failed",
+                "data": {"recordId": "rec_124"},
+                "idempotencyKey": "job-43",
+            },
+        ]
+    },
 }
 
 ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
@@ -191,6 +207,16 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): (202, _ok(202, {"recovered": 3})),
     ("post", "/events"): (202, _ok(202, {"id": EVT, "deliveries": 2})),
+    ("post", "/events/batch"): (
+        202,
+        _ok(
+            202,
+            [
+                {"id": EVT, "deliveries": 2},
+                {"id": "evt_01jxd2k3m4n5p6q7r8s9t0v1w3", "deliveries": 1},
+            ],
+        ),
+    ),
     ("get", "/healthz"): (200, _ok(200, {"status": "ok"})),
     ("get", "/readyz"): (200, _ok(200, {"status": "ready"})),
 }
@@ -214,6 +240,10 @@ _BODY_400 = {
     ("post", "/events"): (
         "Unknown event type 'verification.done'. GET /dashboard/event-types lists the valid ones."
     ),
+    ("post", "/events/batch"): (
+        "events[1].event: Unknown event type 'verification.done'. GET /dashboard/event-types "
+        "lists the valid ones."
+    ),
 }
 _CONFLICT = {
     ("post", "/dashboard/webhooks"): "This tenant already has 100 webhooks, the most allowed "
@@ -226,7 +256,10 @@ _CONFLICT = {
     ),
     ("post", "/events"): "This idempotency key was used in the last 24 h for a different "
     "event or data; send a new key for a new event.",
+    ("post", "/events/batch"): "events[1].idempotencyKey: This idempotency key was used in "
+    "the last 24 h for a different event or data; send a new key for a new event.",
 }
+BATCH_413 = "Request body is larger than 5242880 bytes; send fewer events per batch."  # the default
 
 
 def errors_for(method: str, path: str) -> dict[int, str]:
@@ -236,12 +269,14 @@ def errors_for(method: str, path: str) -> dict[int, str]:
     if path == "/readyz":
         return {400: UNKNOWN_QUERY, 503: DOWN}
     found: dict[int, str] = {400: _BODY_400.get((method, path), UNKNOWN_QUERY)}
-    if path == "/events":
+    if path in ("/events", "/events/batch"):
         found[401] = "Missing or wrong X-Api-Key header: send the ingest key."
         found[429] = "Too many events for this ingest key; retry in 1 s."
     else:
         found[401] = DASHBOARD_401
         found[429] = DASHBOARD_429
+    if path == "/events/batch":
+        found[413] = BATCH_413
     if "{delivery_id}" in path:
         found[404] = "Delivery not found."
     elif "{webhook_id}" in path:

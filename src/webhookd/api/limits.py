@@ -1,9 +1,13 @@
 """Request body size limits, enforced before any handler or parser sees the body.
 
-The body is read into memory up to the limit (64 KiB for the Dashboard API,
-`WEBHOOKD_MAX_EVENT_BYTES` for `POST /events`); one byte more and the request is
-answered 400 in the envelope without reading the rest.
+The body is read into memory up to the limit of its route: 64 KiB for the Dashboard
+API, `WEBHOOKD_MAX_EVENT_BYTES` for `POST /events`, `WEBHOOKD_MAX_BATCH_BYTES` for
+`POST /events/batch`. One byte more and the request is answered in the envelope
+without reading the rest: `413` for a batch, `400` elsewhere (what those routes have
+always answered, which their clients may check).
 """
+
+from dataclasses import dataclass
 
 import orjson
 from fastapi import Request
@@ -13,24 +17,38 @@ from webhookd.api.responses import error_body
 from webhookd.errors import Invalid
 
 DASHBOARD_MAX_BODY = 64 * 1024
+DEFAULT_MAX_BATCH = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    size: int
+    status: int = 400
+    advice: str = "send a smaller body"
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, events_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, events_limit: int, batch_limit: int = DEFAULT_MAX_BATCH
+    ) -> None:
         self.app = app
-        self.events_limit = events_limit
+        self.caps = {
+            "/events": Cap(events_limit),
+            "/events/batch": Cap(batch_limit, 413, "send fewer events per batch"),
+        }
+        self.dashboard = Cap(DASHBOARD_MAX_BODY)
 
-    def limit_for(self, path: str) -> int:
-        return self.events_limit if path.rstrip("/") == "/events" else DASHBOARD_MAX_BODY
+    def limit_for(self, path: str) -> Cap:
+        return self.caps.get(path.rstrip("/"), self.dashboard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
+        cap = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > limit:
-            await self._reject(send, limit)
+        if declared.isdigit() and int(declared) > cap.size:
+            await self._reject(send, cap)
             return
         body = bytearray()
         more = True
@@ -40,8 +58,8 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > limit:
-                await self._reject(send, limit)
+            if len(body) > cap.size:
+                await self._reject(send, cap)
                 return
         replayed = False
 
@@ -55,14 +73,14 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _reject(send: Send, limit: int) -> None:
+    async def _reject(send: Send, cap: Cap) -> None:
         payload = orjson.dumps(
-            error_body(400, f"Request body is larger than {limit} bytes; send a smaller body.")
+            error_body(cap.status, f"Request body is larger than {cap.size} bytes; {cap.advice}.")
         )
         await send(
             {
                 "type": "http.response.start",
-                "status": 400,
+                "status": cap.status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),

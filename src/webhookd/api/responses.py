@@ -6,6 +6,7 @@ Failure: `{"statusCode": N, "message": "...", "error": "<reason phrase>"}`.
 
 import logging
 import secrets
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -75,11 +76,18 @@ _SOURCES = ("body", "query", "path", "header")
 FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 
 
+def _path(parts: Sequence[int | str]) -> str:
+    """A field's JSON path as a message names it: `events[3].event`."""
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts
+    ).removeprefix(".")
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     problems = []
     for problem in exc.errors()[:3]:
         loc = problem.get("loc", ())
-        where = ".".join(str(part) for part in loc[1:] if loc and loc[0] in _SOURCES)
+        where = _path(loc[1:]) if loc and loc[0] in _SOURCES else ""
         kind = problem.get("type", "")
         if kind == "json_invalid":
             reason = problem.get("ctx", {}).get("error", "")

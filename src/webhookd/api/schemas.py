@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from webhookd.service import MAX_RATE_LIMIT
+from webhookd.service import MAX_BATCH, MAX_RATE_LIMIT
 
 
 def _encodable(value: str) -> str:
@@ -56,6 +56,14 @@ class PublishEvent(_Strict):
     event: Text = Field(examples=["verification.completed"])
     data: dict[str, Any] = Field(default_factory=dict, examples=[{"recordId": "rec_123"}])
     idempotencyKey: Text | None = Field(None, min_length=1, max_length=255)
+
+
+class PublishBatch(_Strict):
+    events: list[PublishEvent] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} events, published in this order, all or none.",
+    )
 
 
 class Recover(_Strict):

@@ -2,21 +2,18 @@
 
 The first 10 characters encode the creation time in milliseconds and the last 16
 are random (80 bits), like a ULID, so ids sort by creation time: cursor pagination
-and "newest first" need nothing more than the id. Secrets are different: they are
+and "newest first" need nothing more than the id. Ids made together in one millisecond
+(a batch's events and deliveries) come from `ascending`, so they sort in the order they
+were made too. Secrets are different: they are
 `whsec_` + standard base64 of 32 random bytes, the format Standard Webhooks
 libraries decode.
 """
 
 import base64
-import functools
-import os
 import secrets
 from collections.abc import Callable
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-# Every pair of characters, by the 10 bits they encode: an id is 13 lookups, not 26
-# (a publish makes one per subscribed webhook, hundreds at once).
-_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 WEBHOOK = "wh"
 EVENT = "evt"
 DELIVERY = "dlv"
@@ -24,23 +21,47 @@ AUDIT = "aud"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
-def new_id(prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
-    """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`: 10 characters of the
-    48-bit millisecond time, then 16 of 80 random bits."""
-    r = int.from_bytes(random_bytes(10))
-    p = _PAIRS
-    return (
-        f"{prefix}_{_time_part(now_ms)}{p[r >> 70]}{p[r >> 60 & 1023]}{p[r >> 50 & 1023]}"
-        f"{p[r >> 40 & 1023]}{p[r >> 30 & 1023]}{p[r >> 20 & 1023]}{p[r >> 10 & 1023]}{p[r & 1023]}"
-    )
+def new_id(
+    prefix: str, now_ms: int, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> str:
+    """A time-ordered id such as `wh_01jx4k3c2v8f7r6n5m4k3j2h1g`."""
+    return _encode(prefix, _time_bits(now_ms) | int.from_bytes(random_bytes(10), "big"))
 
 
-@functools.lru_cache(maxsize=64)
-def _time_part(now_ms: int) -> str:
-    """The 48-bit millisecond time as 10 characters (the same for every id of a publish)."""
-    t = now_ms & ((1 << 48) - 1)
-    p = _PAIRS
-    return f"{p[t >> 40]}{p[t >> 30 & 1023]}{p[t >> 20 & 1023]}{p[t >> 10 & 1023]}{p[t & 1023]}"
+def ascending(
+    prefix: str, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Callable[[int], str]:
+    """A maker of ids that sort in the order it makes them, so items made together keep
+    their order (a batch's events, their deliveries). Each is a fresh id, or, when that
+    would not sort after the last one (the same millisecond), the last one plus a random
+    step of 1 to 2^32: ids stay unpredictable. Random parts start below 2^79, so steps
+    never carry into the time bits."""
+    last = -1
+
+    def make(now_ms: int) -> str:
+        nonlocal last
+        drawn = random_bytes(14)  # one draw: a batch makes a thousand of these
+        step = 1 + int.from_bytes(drawn[10:], "big")
+        fresh = _time_bits(now_ms) | int.from_bytes(drawn[:10], "big") >> 1
+        last = max(fresh, last + step)
+        return _encode(prefix, last)
+
+    return make
+
+
+def _time_bits(now_ms: int) -> int:
+    return (now_ms & ((1 << 48) - 1)) << 80
+
+
+_PAIRS = [first + second for first in _ALPHABET for second in _ALPHABET]  # 10 bits each
+
+
+def _encode(prefix: str, value: int) -> str:
+    pairs = []
+    for _ in range(13):  # 26 characters, two at a time (a third of the time of one by one)
+        pairs.append(_PAIRS[value & 1023])
+        value >>= 10
+    return f"{prefix}_{''.join(reversed(pairs))}"
 
 
 def new_secret(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:

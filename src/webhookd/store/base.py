@@ -5,6 +5,7 @@ Rules every implementation keeps:
 - every read and write of a tenant's data is scoped by `tenant_id`;
 - `publish` writes the event and one delivery per subscribed, active webhook of the
   tenant in ONE transaction (the outbox): when it returns, nothing can be lost;
+  `publish_all` does so for a batch of events, all of them in one transaction;
 - `claim` leases due deliveries in one short transaction; `settle` applies a result
   only while the caller still holds the lease (`lease_token` matches);
 - no transaction stays open across an HTTP call (the Store never makes one);
@@ -158,6 +159,12 @@ class Store(Protocol):
         self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
     ) -> Published:
         """Store the event and its deliveries (due at `event.created_at`) in one transaction."""
+
+    async def publish_all(
+        self, items: Sequence[tuple[Event, str | None]], idempotency_window_ms: int
+    ) -> list[Published]:
+        """`publish` for each (event, idempotency key), in order, all in ONE transaction:
+        all are stored or none. A reused key raises `KeyReused` naming the item."""
 
     async def claim(self, request: ClaimRequest) -> Claimed:
         """Lease due deliveries until `now + lease`: retries within their slots, then first

@@ -26,7 +26,7 @@ from webhookd.domain.models import (
     Settlement,
     Webhook,
 )
-from webhookd.errors import Conflict
+from webhookd.errors import Conflict, KeyReused
 from webhookd.store import rows
 from webhookd.store.base import (
     Claimed,
@@ -188,25 +188,60 @@ def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
 
 
 # events and the queue ---------------------------------------------------------------
-def publish(event: Event, key: str | None, window_ms: int) -> Program[Published]:
-    if key is not None:
-        yield _one("lock_key", tenant=event.tenant_id, key=f"idempotency:{key}")
-        earlier = yield _one("find_idempotent", tenant=event.tenant_id, key=key)
-        if earlier is not None:
-            if earlier["created_at"] > event.created_at - window_ms:
-                if earlier["request_hash"] != event.fingerprint:
-                    raise Conflict(
-                        "This idempotency key was used in the last 24 h for a different event "
-                        "or data; send a new key for a new event."
-                    )
-                return Published(earlier["id"], earlier["deliveries"], created=False)
-            yield _run("forget_idempotency_key", id=earlier["id"])
-    hooks = yield _all("active_webhooks", tenant=event.tenant_id)
-    targets = [h["id"] for h in hooks if catalog.subscribes(orjson.loads(h["events"]), event.type)]
-    yield Op("insert_event", rows.event_params(event, key, len(targets)))
-    if targets:
-        yield Op("insert_delivery", [rows.delivery_params(event, w) for w in targets], "many")
-    return Published(event.id, len(targets), created=True)
+def publish_all(
+    items: Sequence[tuple[Event, str | None]], window_ms: int
+) -> Program[list[Published]]:
+    """Store each event, with one delivery per active webhook of its tenant subscribed to
+    its type, in this one transaction; what each got, in the order given.
+
+    An event whose idempotency key names an event of the last `window_ms` (an earlier
+    item of the same call included) stores nothing: it answers that event, or raises
+    KeyReused naming the item when the type or data differ. The keys are locked first,
+    all in one order, so publishes that share keys wait for each other, never deadlock.
+    Ids of the deliveries follow the items' order, so "oldest first" does too."""
+    keyed = sorted({(event.tenant_id, key) for event, key in items if key is not None})
+    earlier: dict[tuple[str, str], Mapping[str, Any]] = {}
+    if keyed:
+        names = [[tenant, f"idempotency:{key}"] for tenant, key in keyed]
+        yield _all("lock_keys", keys=orjson.dumps(names).decode())
+        found = yield _all("find_idempotent", keys=orjson.dumps(keyed).decode())
+        earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
+    hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
+    answers: list[Published] = []
+    events: list[dict[str, Any]] = []
+    fan_out: list[tuple[Event, str]] = []
+    for index, (event, key) in enumerate(items):
+        seen = None if key is None else earlier.get((event.tenant_id, key))
+        if seen is not None and seen["created_at"] <= event.created_at - window_ms:
+            yield _run("forget_idempotency_key", id=seen["id"])  # expired: the key is free
+            seen = None
+        if seen is not None:
+            if seen["request_hash"] != event.fingerprint:
+                raise KeyReused(index)
+            answers.append(Published(seen["id"], seen["deliveries"], created=False))
+            continue
+        if event.tenant_id not in hooks:
+            active = yield _all("active_webhooks", tenant=event.tenant_id)
+            hooks[event.tenant_id] = [(h["id"], orjson.loads(h["events"])) for h in active]
+        targets = [
+            w for w, types in hooks[event.tenant_id] if catalog.subscribes(types, event.type)
+        ]
+        events.append(rows.event_params(event, key, len(targets)))
+        fan_out += [(event, webhook_id) for webhook_id in targets]
+        answers.append(Published(event.id, len(targets), created=True))
+        if key is not None:  # a later item with this key answers this event
+            earlier[(event.tenant_id, key)] = {
+                "id": event.id, "deliveries": len(targets), "created_at": event.created_at,
+                "request_hash": event.fingerprint,
+            }  # fmt: skip
+    if events:
+        yield Op("insert_events", events, "many")
+    if fan_out:
+        delivery_id = ids.ascending(ids.DELIVERY)
+        yield Op("insert_delivery", [
+            rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out
+        ], "many")  # fmt: skip
+    return answers
 
 
 def claim(request: ClaimRequest, token: str) -> Program[Claimed]:

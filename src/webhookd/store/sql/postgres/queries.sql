@@ -58,8 +58,11 @@ UPDATE webhooks SET active = false, disabled_reason = :reason WHERE id = :id AND
 RETURNING tenant_id;
 
 -- name: find_idempotent
-SELECT id, deliveries, created_at, request_hash FROM events
- WHERE tenant_id = :tenant AND idempotency_key = :key;
+-- The events named by :keys, a JSON array of [tenant, key] pairs (one index probe each).
+SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.request_hash
+  FROM jsonb_array_elements(:keys::jsonb) AS k
+  JOIN events e ON e.tenant_id = k ->> 0 AND e.idempotency_key = k ->> 1
+                AND e.idempotency_key IS NOT NULL;
 
 -- name: forget_idempotency_key
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
@@ -74,6 +77,16 @@ SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
                     created_at)
 VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
+
+-- name: insert_events
+-- A "many" statement: each parameter is the array of that column over the batch.
+INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
+                    created_at)
+SELECT id, tenant, type, body, key, request_hash, deliveries, created_at
+  FROM unnest(:id::text[], :tenant::text[], :type::text[], :body::bytea[], :key::text[],
+              :request_hash::text[], :deliveries::integer[], :created_at::bigint[])
+       AS t (id, tenant, type, body, key, request_hash, deliveries, created_at)
+ ORDER BY id;
 
 -- name: insert_delivery
 -- A "many" statement: each parameter is the array of that column over the batch.
@@ -329,10 +342,19 @@ SELECT count(*) AS disabled FROM webhooks WHERE NOT active AND disabled_reason I
 SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id FOR NO KEY UPDATE;
 
 -- name: lock_key
--- Transactions about one (tenant, key) wait for each other: publishes with one
--- idempotency key (the second finds the first's event instead of colliding with it on
--- the unique index), creates counted against the tenant's webhook limit.
+-- Transactions about one (tenant, key) wait for each other: creates counted against
+-- the tenant's webhook limit; publishes with one idempotency key (lock_keys: the second
+-- finds the first's event instead of colliding with it on the unique index).
 SELECT pg_advisory_xact_lock(hashtext(:tenant::text || chr(31) || :key::text));
+
+-- name: lock_keys
+-- lock_key for each [tenant, key] pair of :keys, in the order of the locks themselves
+-- (the plan sorts the hashes, then locks): two transactions that lock some of the same
+-- keys take them in one order, and so never deadlock.
+SELECT pg_advisory_xact_lock(h)
+  FROM (SELECT DISTINCT hashtext((k ->> 0) || chr(31) || (k ->> 1)) AS h
+          FROM jsonb_array_elements(:keys::jsonb) AS k) AS locks
+ ORDER BY h;
 
 -- name: count_webhooks
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;

@@ -55,8 +55,12 @@ UPDATE webhooks SET active = 0, disabled_reason = :reason WHERE id = :id AND act
 RETURNING tenant_id;
 
 -- name: find_idempotent
-SELECT id, deliveries, created_at, request_hash FROM events
- WHERE tenant_id = :tenant AND idempotency_key = :key;
+-- The events named by :keys, a JSON array of [tenant, key] pairs.
+SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.request_hash
+  FROM json_each(:keys) AS k
+  JOIN events e ON e.tenant_id = json_extract(k.value, '$[0]')
+                AND e.idempotency_key = json_extract(k.value, '$[1]')
+                AND e.idempotency_key IS NOT NULL;
 
 -- name: forget_idempotency_key
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
@@ -65,6 +69,12 @@ UPDATE events SET idempotency_key = NULL WHERE id = :id;
 SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
 
 -- name: insert_event
+INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
+                    created_at)
+VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
+
+-- name: insert_events
+-- A "many" statement: one row per parameter set.
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
                     created_at)
 VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
@@ -296,6 +306,9 @@ SELECT count(*) AS disabled FROM webhooks WHERE active = 0 AND disabled_reason I
 SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 
 -- name: lock_key
+SELECT 1;
+
+-- name: lock_keys
 SELECT 1;
 
 -- name: count_webhooks
