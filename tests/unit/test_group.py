@@ -1,15 +1,16 @@
 """Group commit (store/group.py) with a stand-in engine: what shares a transaction, and
-that no submitted program is ever left waiting."""
+that no submitted work is ever left waiting."""
 
 import asyncio
+from collections.abc import Sequence
 
 from webhookd.store.group import GroupCommit
 from webhookd.store.programs import Program
 
 
-def answer(value: int) -> Program[int]:
-    """A program that runs no statement and returns `value`."""
-    return value
+def echo(works: Sequence[int]) -> Program[list[int]]:
+    """A program that runs no statement and answers each submission with itself."""
+    return list(works)
     yield  # a generator, like every program
 
 
@@ -30,6 +31,10 @@ class Engine:
                 next(program)
             except StopIteration as done:
                 results: list[int] = done.value
+                if -1 in results and len(results) > 1:
+                    raise ValueError("a bad submission fails its whole transaction") from None
+                if results == [-1]:
+                    raise ValueError("the bad submission, alone") from None
                 self.transactions.append(len(results))
                 return results
             raise AssertionError("these programs run no statement")
@@ -37,31 +42,39 @@ class Engine:
             self.in_flight -= 1
 
 
-async def test_a_program_submitted_as_the_writer_finishes_is_committed() -> None:
+async def test_work_submitted_as_the_writer_finishes_is_committed() -> None:
     engine = Engine()
-    group = GroupCommit(engine.run)
+    group = GroupCommit(engine.run, echo)
 
     async def one_after_another() -> None:
         for n in range(50):  # each submit lands in the step after the last batch's commit
-            assert await group.submit(lambda n=n: answer(n)) == n
+            assert await group.submit(n) == n
 
-    await asyncio.wait_for(one_after_another(), 30)  # a lost program would wait forever
+    await asyncio.wait_for(one_after_another(), 30)  # lost work would wait forever
     assert engine.transactions == [1] * 50
 
 
-async def test_programs_queued_behind_a_transaction_share_the_next_one() -> None:
+async def test_work_queued_behind_a_transaction_shares_the_next_one() -> None:
     engine = Engine()
-    group = GroupCommit(engine.run)
-    results = await asyncio.gather(*(group.submit(lambda n=n: answer(n)) for n in range(10)))
-    assert results == list(range(10))
+    group = GroupCommit(engine.run, echo)
+    assert await asyncio.gather(*(group.submit(n) for n in range(10))) == list(range(10))
     assert sum(engine.transactions) == 10
     assert len(engine.transactions) < 10
 
 
+async def test_one_bad_submission_fails_alone() -> None:
+    engine = Engine()
+    group = GroupCommit(engine.run, echo)
+    results = await asyncio.gather(
+        *(group.submit(n) for n in (1, 2, -1, 3)), return_exceptions=True
+    )
+    assert [results[0], results[1], results[3]] == [1, 2, 3]
+    assert isinstance(results[2], ValueError)
+
+
 async def test_several_writers_run_side_by_side_and_no_more() -> None:
     engine = Engine()
-    group = GroupCommit(engine.run, writers=3)
-    first = [group.submit(lambda n=n: answer(n)) for n in range(3)]
-    await asyncio.gather(*first, *(group.submit(lambda n=n: answer(n)) for n in range(3, 40)))
-    assert engine.most_in_flight <= 3
-    assert sum(engine.transactions) == 40
+    group = GroupCommit(engine.run, echo, batch=1, writers=3)
+    assert await asyncio.gather(*(group.submit(n) for n in range(40))) == list(range(40))
+    assert engine.most_in_flight == 3
+    assert engine.transactions == [1] * 40
