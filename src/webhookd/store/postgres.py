@@ -59,6 +59,9 @@ async def _execute(conn: Conn, op: Op) -> Any:
         return await conn.fetch(query.sql, *args)
     if op.returning == "one":
         return await conn.fetchrow(query.sql, *args)
+    if op.returning == "lock":
+        await conn.execute(query.sql, *args)
+        return None
     status: str = await conn.execute(query.sql, *args)  # such as "UPDATE 3"
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
@@ -213,7 +216,7 @@ class PostgresStore(ProgramStore):
 
     async def ping(self) -> None:
         def select_one() -> Program[None]:
-            yield Op("ping", {}, "one")
+            yield Op(queries.Q.PING, {}, "one")
 
         await self.run(select_one(), write=False)
 

@@ -36,9 +36,11 @@ from webhookd.store.base import (
     QueueStats,
     WebhookChanges,
 )
+from webhookd.store.queries import Q
 
 T = TypeVar("T")
-Returning = Literal["all", "one", "count", "run", "many"]
+Returning = Literal["all", "one", "count", "run", "many", "lock"]
+Row = Mapping[str, Any]  # a result row (sqlite3.Row, asyncpg.Record), read by column name
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class Op:
     """One statement. A "many" op carries a batch of parameter sets; its query is only
     ever run that way (PostgreSQL writes it as one statement over arrays)."""
 
-    query: str
+    query: Q
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     returning: Returning = "run"
 
@@ -56,20 +58,53 @@ MAX_OLD_SECRETS = 4  # rotated-out secrets that may still sign during their grac
 AFTER_EVERY_ID = "~"  # sorts after every id ("~" is above all id characters)
 
 
-def _one(query: str, **params: Any) -> Op:
-    return Op(query, params, "one")
+# Each statement through one of these: a program reads `row = yield from fetch_one(...)`
+# and mypy knows what it got.
+def fetch_one(
+    query: Q, params: Mapping[str, Any] | None = None, /, **named: Any
+) -> Program[Row | None]:
+    """The statement's first row, or None."""
+    row: Row | None = yield Op(query, {**(params or {}), **named}, "one")
+    return row
 
 
-def _all(query: str, **params: Any) -> Op:
-    return Op(query, params, "all")
+def fetch_all(
+    query: Q, params: Mapping[str, Any] | None = None, /, **named: Any
+) -> Program[list[Row]]:
+    """Every row of the statement."""
+    found: list[Row] = yield Op(query, {**(params or {}), **named}, "all")
+    return found
 
 
-def _count(query: str, **params: Any) -> Op:
-    return Op(query, params, "count")
+def fetch_row(query: Q, params: Mapping[str, Any] | None = None, /, **named: Any) -> Program[Row]:
+    """The one row of a statement that always has one (an aggregate, a row just written)."""
+    row = yield from fetch_one(query, params, **named)
+    if row is None:
+        raise RuntimeError(f"{query} returned no row")
+    return row
 
 
-def _run(query: str, **params: Any) -> Op:
-    return Op(query, params, "run")
+def count(query: Q, params: Mapping[str, Any] | None = None, /, **named: Any) -> Program[int]:
+    """How many rows the statement changed."""
+    changed: int = yield Op(query, {**(params or {}), **named}, "count")
+    return changed
+
+
+def execute(query: Q, params: Mapping[str, Any] | None = None, /, **named: Any) -> Program[None]:
+    yield Op(query, {**(params or {}), **named}, "run")
+
+
+def many(query: Q, batch: Sequence[Mapping[str, Any]]) -> Program[int]:
+    """The statement once per parameter set of `batch` (PostgreSQL: one statement over
+    arrays, one per column); how many sets."""
+    done: int = yield Op(query, batch, "many")
+    return done
+
+
+def lock(query: Q, **named: Any) -> Program[None]:
+    """Take a lock that orders concurrent writers (`queries.LOCKS`); an engine whose
+    write transactions already exclude each other (SQLite) runs nothing for it."""
+    yield Op(query, named, "lock")
 
 
 # the audit log ----------------------------------------------------------------------
@@ -89,12 +124,14 @@ def audited(
     if entry is not None and not not_found:
         if details is not None:
             entry = replace(entry, details={**entry.details, **details(result)})
-        yield Op("insert_audit", rows.audit_params(entry))
+        yield from execute(Q.INSERT_AUDIT, rows.audit_params(entry))
     return result
 
 
 def list_audit(tenant_id: str, before: str | None, limit: int) -> Program[list[AuditEntry]]:
-    found = yield _all("list_audit", tenant=tenant_id, before=before or AFTER_EVERY_ID, limit=limit)
+    found = yield from fetch_all(
+        Q.LIST_AUDIT, tenant=tenant_id, before=before or AFTER_EVERY_ID, limit=limit
+    )
     return [rows.audit(row) for row in found]
 
 
@@ -102,15 +139,15 @@ def list_audit(tenant_id: str, before: str | None, limit: int) -> Program[list[A
 def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
     """Insert `w`, unless its tenant already has `limit` webhooks (Conflict)."""
     if limit is not None:
-        yield _one("lock_key", tenant=w.tenant_id, key="webhooks")  # creates queue per tenant
-        found = yield _one("count_webhooks", tenant=w.tenant_id)
+        yield from lock(Q.LOCK_KEY, tenant=w.tenant_id, key="webhooks")  # creates queue per tenant
+        found = yield from fetch_row(Q.COUNT_WEBHOOKS, tenant=w.tenant_id)
         if found["n"] >= limit:
             raise Conflict(
                 f"This tenant already has {found['n']} webhooks, the most allowed "
                 "(WEBHOOKD_MAX_WEBHOOKS_PER_TENANT); delete one it no longer needs first."
             )
-    yield _run(
-        "insert_webhook", id=w.id, tenant=w.tenant_id, url=w.url,
+    yield from execute(
+        Q.INSERT_WEBHOOK, id=w.id, tenant=w.tenant_id, url=w.url,
         events=rows.dump_events(w.events), description=w.description, secret=w.secret,
         active=w.active, created_at=w.created_at, rate_limit=w.rate_limit,
     )  # fmt: skip
@@ -118,12 +155,12 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
 
 
 def list_webhooks(tenant_id: str) -> Program[list[Webhook]]:
-    found = yield _all("list_webhooks", tenant=tenant_id)
+    found = yield from fetch_all(Q.LIST_WEBHOOKS, tenant=tenant_id)
     return [rows.webhook(row) for row in found]
 
 
 def get_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
-    row = yield _one("get_webhook", tenant=tenant_id, id=webhook_id)
+    row = yield from fetch_one(Q.GET_WEBHOOK, tenant=tenant_id, id=webhook_id)
     return None if row is None else rows.webhook(row)
 
 
@@ -131,15 +168,15 @@ def update_webhook(
     tenant_id: str, webhook_id: str, changes: WebhookChanges
 ) -> Program[Webhook | None]:
     events = None if changes.events is None else rows.dump_events(changes.events)
-    yield _run(
-        "update_webhook", tenant=tenant_id, id=webhook_id, url=changes.url, events=events,
+    yield from execute(
+        Q.UPDATE_WEBHOOK, tenant=tenant_id, id=webhook_id, url=changes.url, events=events,
         description=changes.description, rate_limit=changes.rate_limit,
     )  # fmt: skip
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
 def toggle_webhook(tenant_id: str, webhook_id: str) -> Program[Webhook | None]:
-    yield _run("toggle_webhook", tenant=tenant_id, id=webhook_id)
+    yield from execute(Q.TOGGLE_WEBHOOK, tenant=tenant_id, id=webhook_id)
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
@@ -152,7 +189,9 @@ def rotate_secret(
     still inside an earlier rotation's grace period, stops signing at once. Otherwise the
     newest MAX_OLD_SECRETS rotated-out secrets in their grace period keep signing.
     """
-    yield _one("lock_webhook", tenant=tenant_id, id=webhook_id)  # concurrent rotations queue
+    yield from fetch_one(
+        Q.LOCK_WEBHOOK, tenant=tenant_id, id=webhook_id
+    )  # concurrent rotations queue
     current = yield from get_webhook(tenant_id, webhook_id)
     if current is None:
         return None
@@ -161,8 +200,8 @@ def rotate_secret(
         still_valid = [OldSecret(current.secret, now_ms + grace_ms)]
         still_valid += [old for old in current.old_secrets if old.until > now_ms]
     kept = tuple(still_valid[:MAX_OLD_SECRETS])
-    yield _run(
-        "rotate_secret", tenant=tenant_id, id=webhook_id, secret=sealed,
+    yield from execute(
+        Q.ROTATE_SECRET, tenant=tenant_id, id=webhook_id, secret=sealed,
         old_secrets=rows.dump_old_secrets(kept),
     )  # fmt: skip
     return (yield from get_webhook(tenant_id, webhook_id))
@@ -170,20 +209,20 @@ def rotate_secret(
 
 def reseal(transform: Callable[[str], str]) -> Program[int]:
     """Re-seal every stored secret (after a new WEBHOOKD_SECRET_KEY was put first)."""
-    found = yield _all("all_secrets")
+    found = yield from fetch_all(Q.ALL_SECRETS)
     for row in found:
         old = tuple(
             OldSecret(transform(o.sealed), o.until) for o in rows.old_secrets(row["old_secrets"])
         )
-        yield _run(
-            "set_secrets", id=row["id"], secret=transform(row["secret"]),
+        yield from execute(
+            Q.SET_SECRETS, id=row["id"], secret=transform(row["secret"]),
             old_secrets=rows.dump_old_secrets(old),
         )  # fmt: skip
     return len(found)
 
 
 def delete_webhook(tenant_id: str, webhook_id: str) -> Program[bool]:
-    deleted = yield _count("delete_webhook", tenant=tenant_id, id=webhook_id)
+    deleted = yield from count(Q.DELETE_WEBHOOK, tenant=tenant_id, id=webhook_id)
     return bool(deleted)
 
 
@@ -203,8 +242,8 @@ def publish_all(
     earlier: dict[tuple[str, str], Mapping[str, Any]] = {}
     if keyed:
         names = [[tenant, f"idempotency:{key}"] for tenant, key in keyed]
-        yield _all("lock_keys", keys=orjson.dumps(names).decode())
-        found = yield _all("find_idempotent", keys=orjson.dumps(keyed).decode())
+        yield from lock(Q.LOCK_KEYS, keys=orjson.dumps(names).decode())
+        found = yield from fetch_all(Q.FIND_IDEMPOTENT, keys=orjson.dumps(keyed).decode())
         earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
     hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
     answers: list[Published] = []
@@ -213,7 +252,7 @@ def publish_all(
     for index, (event, key) in enumerate(items):
         seen = None if key is None else earlier.get((event.tenant_id, key))
         if seen is not None and seen["created_at"] <= event.created_at - window_ms:
-            yield _run("forget_idempotency_key", id=seen["id"])  # expired: the key is free
+            yield from execute(Q.FORGET_IDEMPOTENCY_KEY, id=seen["id"])  # expired: the key is free
             seen = None
         if seen is not None:
             if seen["request_hash"] != event.fingerprint:
@@ -221,7 +260,7 @@ def publish_all(
             answers.append(Published(seen["id"], seen["deliveries"], created=False))
             continue
         if event.tenant_id not in hooks:
-            active = yield _all("active_webhooks", tenant=event.tenant_id)
+            active = yield from fetch_all(Q.ACTIVE_WEBHOOKS, tenant=event.tenant_id)
             hooks[event.tenant_id] = [(h["id"], orjson.loads(h["events"])) for h in active]
         targets = [
             w for w, types in hooks[event.tenant_id] if catalog.subscribes(types, event.type)
@@ -235,12 +274,12 @@ def publish_all(
                 "request_hash": event.fingerprint,
             }  # fmt: skip
     if events:
-        yield Op("insert_events", events, "many")
+        yield from many(Q.INSERT_EVENTS, events)
     if fan_out:
         delivery_id = ids.ascending(ids.DELIVERY)
-        yield Op("insert_delivery", [
+        yield from many(Q.INSERT_DELIVERY, [
             rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out
-        ], "many")  # fmt: skip
+        ])  # fmt: skip
     return answers
 
 
@@ -259,7 +298,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     only = None
     if request.unproven_slots is not None and request.unproven_slots <= 0:
         only = _json(sorted(request.proven - full))
-    due = yield _all("due", now=now, excluded=_json(sorted(full)), only=only,
+    due = yield from fetch_all(Q.DUE, now=now, excluded=_json(sorted(full)), only=only,
                      **due_rooms(request, busy), retry_limit=retry_room * 4,
                      first_limit=first_limit)  # fmt: skip
     budget, probing, buckets = yield from _held_back(due, now)
@@ -278,7 +317,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
         # The window of first attempts was fetched before the retries filled some
         # webhooks, and their rows took it up: look again without them (rare: only a
         # retry lane that fills a webhook with a backlog of first attempts).
-        due = yield _all("due", now=now, excluded=_json(sorted(full | filled)), only=only,
+        due = yield from fetch_all(Q.DUE, now=now, excluded=_json(sorted(full | filled)), only=only,
                          **due_rooms(request, busy), retry_limit=0,
                          first_limit=room * 4)  # fmt: skip
         _, more_probing, more_buckets = yield from _held_back(due, now, budget)
@@ -289,15 +328,15 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     wake_at = _hold(buckets, pick.taken, now)
     used = sorted(w for w in set(buckets) | probing if pick.taken.get(w))
     if used:
-        yield Op("webhook_claimed", [
+        yield from many(Q.WEBHOOK_CLAIMED, [
             {"tokens": buckets[w][1] - pick.taken[w] if w in buckets else None,
              "at": now if w in buckets else None,
              "probe_until": now + request.lease_ms if w in probing else None, "id": w}
             for w in used
-        ], "many")  # fmt: skip
+        ])  # fmt: skip
     if not picked:
         return Claimed([], wake_at)
-    leased = yield _all("lease_jobs", until=now + request.lease_ms, token=token,
+    leased = yield from fetch_all(Q.LEASE_JOBS, until=now + request.lease_ms, token=token,
                         ids=_json(picked))  # fmt: skip
     return Claimed([rows.job(row, token, row["webhook_id"] in probing) for row in leased], wake_at)
 
@@ -319,7 +358,7 @@ def _held_back(
     buckets: Bucketed = {}
     if not held:
         return budget, probing, buckets
-    for state in (yield _all("lock_webhooks", ids=_json(held))):
+    for state in (yield from fetch_all(Q.LOCK_WEBHOOKS, ids=_json(held))):
         w, allowed = state["id"], 1 << 30
         if state["circuit_until"] is not None:
             allowed = 0 if state["circuit_until"] > now else 1  # reopened, or its probe
@@ -371,18 +410,18 @@ def settle(
     ids_json = orjson.dumps(sorted(s.job.delivery_id for s in settlements)).decode()
     hooks_json = orjson.dumps(sorted({s.job.webhook_id for s in settlements})).decode()
     # webhook rows before deliveries, as DELETE does
-    states = yield _all("lock_webhooks", ids=hooks_json)
-    holders = yield _all("lease_holders", ids=ids_json)
+    states = yield from fetch_all(Q.LOCK_WEBHOOKS, ids=hooks_json)
+    holders = yield from fetch_all(Q.LEASE_HOLDERS, ids=ids_json)
     held = {row["id"]: row["lease_token"] for row in holders}
     mine = [s for s in settlements if held.get(s.job.delivery_id) == s.job.lease_token]
     if not mine:
         return 0
     by_id = sorted(mine, key=lambda s: s.job.delivery_id)
-    yield Op("settle", [rows.settle_params(s) for s in by_id], "many")
+    yield from many(Q.SETTLE, [rows.settle_params(s) for s in by_id])
     attempted = [s for s in mine if s.attempt is not None]
     if attempted:
-        yield Op("record_attempt", [rows.attempt_params(s.attempt) for s in attempted if s.attempt],
-                 "many")  # fmt: skip
+        recorded = [rows.attempt_params(s.attempt) for s in attempted if s.attempt]
+        yield from many(Q.RECORD_ATTEMPT, recorded)
         locked = {row["id"]: row for row in states}
         yield from _webhook_clocks(attempted, locked, disable_after_ms)
         yield from _circuits(
@@ -404,10 +443,10 @@ def _circuits(
         now[w] = breaker.after(state, s.attempt.result, s.attempt.attempted_at, s.job.probe)
     changed = [(w, c) for w, c in sorted(now.items()) if c != before.get(w, circuit.CLOSED)]
     if changed:
-        yield Op("set_circuit", [
+        yield from many(Q.SET_CIRCUIT, [
             {"failures": c.failures, "trips": c.trips, "until": c.until, "id": w}
             for w, c in changed
-        ], "many")  # fmt: skip
+        ])  # fmt: skip
 
 
 def _webhook_clocks(
@@ -437,31 +476,43 @@ def _webhook_clocks(
         if state["active"] and reason is not None:
             disable.append((webhook_id, reason, last))
     if clocks:
-        yield Op("webhook_triggered", clocks, "many")
+        yield from many(Q.WEBHOOK_TRIGGERED, clocks)
     for webhook_id, reason, at in disable:
-        disabled = yield _one("disable_webhook", id=webhook_id, reason=reason)
+        disabled = yield from fetch_one(Q.DISABLE_WEBHOOK, id=webhook_id, reason=reason)
         if disabled is not None:
             entry = AuditEntry(
                 id=ids.new_id(ids.AUDIT, at), tenant_id=disabled["tenant_id"],
                 actor="webhookd", action="webhook.auto_disabled", webhook_id=webhook_id,
                 at=at, details={"reason": reason},
             )  # fmt: skip
-            yield Op("insert_audit", rows.audit_params(entry))
+            yield from execute(Q.INSERT_AUDIT, rows.audit_params(entry))
 
 
 def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str]:
     status = DeliveryStatus.DELIVERED if attempt.result.ok else DeliveryStatus.FAILED
-    yield Op("insert_event", rows.event_params(event, None, 1))
+    yield from execute(Q.INSERT_EVENT, rows.event_params(event, None, 1))
     delivery = rows.delivery_params(event, webhook.id, attempt.delivery_id, status, manual=True)
-    yield Op("insert_tested_delivery", {**delivery, "http_status": attempt.result.http_status})
-    yield Op("record_attempt", [rows.attempt_params(attempt)], "many")
-    yield _run("touch_webhook", at=attempt.attempted_at, id=webhook.id)
+    yield from execute(
+        Q.INSERT_TESTED_DELIVERY, {**delivery, "http_status": attempt.result.http_status}
+    )
+    yield from many(Q.RECORD_ATTEMPT, [rows.attempt_params(attempt)])
+    yield from execute(Q.TOUCH_WEBHOOK, at=attempt.attempted_at, id=webhook.id)
     if attempt.result.ok:
-        yield _run("webhook_succeeded", id=webhook.id)  # any success resets the failure clock
+        yield from execute(
+            Q.WEBHOOK_SUCCEEDED, id=webhook.id
+        )  # any success resets the failure clock
     return attempt.delivery_id
 
 
 # the delivery log -------------------------------------------------------------------
+LOG_QUERIES = {  # (by status, by event type) -> the statement whose index fits
+    (False, False): Q.LIST_DELIVERIES,
+    (True, False): Q.LIST_DELIVERIES_BY_STATUS,
+    (False, True): Q.LIST_DELIVERIES_BY_EVENT,
+    (True, True): Q.LIST_DELIVERIES_BY_STATUS_AND_EVENT,
+}
+
+
 def list_deliveries(
     tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
 ) -> Program[list[Delivery]]:
@@ -471,24 +522,22 @@ def list_deliveries(
         "limit": where.limit,
         "before": where.before or AFTER_EVERY_ID,
     }
-    query = "list_deliveries"
     if where.status is not None:
         params["status"] = where.status.value
-        query += "_by_status"
     if where.event_type is not None:
         params["event"] = where.event_type
-        query += "_and_event" if where.status is not None else "_by_event"
-    found = yield Op(query, params, "all")  # fmt: skip
+    query = LOG_QUERIES[where.status is not None, where.event_type is not None]
+    found = yield from fetch_all(query, params)
     return [rows.delivery(row, now_ms) for row in found]
 
 
 def get_delivery(
     tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
 ) -> Program[DeliveryDetail | None]:
-    row = yield _one("get_delivery", tenant=tenant_id, webhook=webhook_id, id=delivery_id)
+    row = yield from fetch_one(Q.GET_DELIVERY, tenant=tenant_id, webhook=webhook_id, id=delivery_id)
     if row is None:
         return None
-    tried = yield _all("attempts_of", id=delivery_id)
+    tried = yield from fetch_all(Q.ATTEMPTS_OF, id=delivery_id)
     return DeliveryDetail(
         rows.delivery(row, now_ms), bytes(row["body"]), [rows.attempt(a) for a in tried]
     )
@@ -498,13 +547,13 @@ def resend(
     tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
 ) -> Program[Delivery | None]:
     key = {"tenant": tenant_id, "webhook": webhook_id, "id": delivery_id}
-    row = yield Op("lock_delivery", key, "one")
+    row = yield from fetch_one(Q.LOCK_DELIVERY, key)
     if row is None:
         return None
     if rows.delivery(row, now_ms).in_flight:
         raise Conflict(f"Delivery {delivery_id} is being sent right now; try again later.")
-    yield _run("resend", id=delivery_id, now=now_ms)
-    row = yield Op("get_delivery", key, "one")
+    yield from execute(Q.RESEND, id=delivery_id, now=now_ms)
+    row = yield from fetch_row(Q.GET_DELIVERY, key)
     return rows.delivery(row, now_ms)
 
 
@@ -513,16 +562,17 @@ def recover(
 ) -> Program[int]:
     if (yield from get_webhook(tenant_id, webhook_id)) is None:
         return -1
-    count: int = yield _count(
-        "recover", webhook=webhook_id, since=since_ms, until=until_ms, now=now_ms, limit=limit
+    return (
+        yield from count(
+            Q.RECOVER, webhook=webhook_id, since=since_ms, until=until_ms, now=now_ms, limit=limit
+        )
     )
-    return count
 
 
 def queue_stats(now_ms: int) -> Program[QueueStats]:
-    queue = yield _one("queue_stats", now=now_ms)
-    webhooks = yield _one("auto_disabled_webhooks")
-    health = yield _one("webhook_health")
+    queue = yield from fetch_row(Q.QUEUE_STATS, now=now_ms)
+    webhooks = yield from fetch_row(Q.AUTO_DISABLED_WEBHOOKS)
+    health = yield from fetch_row(Q.WEBHOOK_HEALTH)
     oldest = queue["oldest"]
     waited = now_ms - oldest if oldest is not None and oldest <= now_ms else 0
     return QueueStats(
@@ -533,5 +583,4 @@ def queue_stats(now_ms: int) -> Program[QueueStats]:
 
 
 def purge(before_ms: int, batch: int) -> Program[int]:
-    count: int = yield _count("purge", before=before_ms, batch=batch)
-    return count
+    return (yield from count(Q.PURGE, before=before_ms, batch=batch))

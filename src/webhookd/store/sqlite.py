@@ -33,15 +33,17 @@ from webhookd.store.engine import ProgramStore
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
-Q = queries.load("sqlite")
+SQL = queries.load("sqlite")
 log = logging.getLogger("webhookd.store")
 CHECKPOINT_EVERY = 200  # bookkeeping commits on the loop between WAL checkpoints
 
 
 def _execute(conn: sqlite3.Connection, op: Op) -> Any:
+    if op.returning == "lock":
+        return None  # BEGIN IMMEDIATE: this transaction is the only writer already
     if not isinstance(op.params, Mapping):
-        return conn.executemany(Q[op.query], op.params).rowcount
-    cursor = conn.execute(Q[op.query], op.params)
+        return conn.executemany(SQL[op.query], op.params).rowcount
+    cursor = conn.execute(SQL[op.query], op.params)
     if op.returning == "all":
         return cursor.fetchall()
     if op.returning == "one":
@@ -236,7 +238,7 @@ class SQLiteStore(ProgramStore):
 
     async def ping(self) -> None:
         def select_one() -> Program[None]:
-            yield Op("ping", {}, "one")
+            yield Op(queries.Q.PING, {}, "one")
 
         await self.run(select_one(), write=False)
 

@@ -305,12 +305,6 @@ SELECT count(*) AS disabled FROM webhooks WHERE active = 0 AND disabled_reason I
 -- Write transactions are BEGIN IMMEDIATE: the whole database is already held.
 SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 
--- name: lock_key
-SELECT 1;
-
--- name: lock_keys
-SELECT 1;
-
 -- name: count_webhooks
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 
