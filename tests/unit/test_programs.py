@@ -223,6 +223,32 @@ def test_first_attempts_are_read_again_when_the_retries_filled_the_webhook_that_
     assert (again["retry_limit"], again["first_limit"]) == (0, 4)  # one slot left, x 4
 
 
+def test_a_second_read_keeps_the_probe_the_first_one_took() -> None:
+    # Three slots, one for retries: busy's retry fills busy, whose backlog takes the
+    # window of first attempts but for one half-open webhook's delivery (its probe).
+    first = [due("busy-r", "busy", retry=True), *backlog("busy", 11)]
+    first.append(due("ho-0", "ho", circuit_until=NOW))
+    claimed, ops = claim(
+        request(3, retry_slots=1, per_webhook=1), first,
+        second_read=[due("ho-0", "ho", circuit_until=NOW), due("other-0", "other")],
+        webhooks=[webhook_state("ho", state=Circuit(5, 1, NOW))],
+    )  # fmt: skip
+    # the probe is sent: the claim wrote that it is out, so it must be leased
+    assert leased_ids(claimed) == ["busy-r", "ho-0", "other-0"]
+    assert [p["id"] for p in batch(only(ops, "webhook_claimed"))] == ["ho"]
+
+
+def test_a_second_read_keeps_what_the_first_took_and_reads_those_webhooks_whole_room() -> None:
+    first = [due("busy-r", "busy", retry=True), *backlog("busy", 11), due("other-0", "other")]
+    claimed, ops = claim(
+        request(3, retry_slots=1, per_webhook=2, caps={"busy": 1}), first,
+        second_read=backlog("other", 2),
+    )  # fmt: skip
+    assert leased_ids(claimed) == ["busy-r", "other-0", "other-1"]  # other's cap is 2
+    again = params([op for op in ops if op.query == "due"][1])
+    assert orjson.loads(again["rooms"]) == {}  # other's room: all of it, other-0 is read again
+
+
 def test_no_second_read_when_the_first_attempts_window_was_not_full() -> None:
     # seven rows of a window of eight: that was everything due, nothing is behind it
     first = [due("busy-r", "busy", retry=True), *backlog("busy", 7)]
