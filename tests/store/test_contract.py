@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from webhookd.domain import ids
+from webhookd.domain.circuit import Breaker
 from webhookd.domain.models import (
     Attempt,
     DeliveryStatus,
@@ -582,3 +583,35 @@ async def test_batches_that_share_keys_neither_deadlock_nor_duplicate(store: Sto
         assert [p.event_id for p in one] == [p.event_id for p in reversed(other)]
         assert sum(p.created for p in one + other) == 30
     assert (await store.queue_stats(T0)).pending == 90
+
+
+async def test_a_probe_taken_before_the_claim_looks_again_is_leased(store: Store) -> None:
+    """The claim reads first attempts again when retries filled webhooks whose backlog
+    took the window; what it had already taken from the first read must stay taken."""
+    half_open, busy, other = webhook("h"), webhook("b"), webhook("o")
+    unproven = [webhook(f"u{n}") for n in range(14)]
+    for hook in (half_open, busy, other, *unproven):
+        await store.create_webhook(hook)
+    # half_open: one failure opened its circuit, which is half-open by T0 - 800
+    await store.publish(event("h", at=T0 - 1000), None, DAY)
+    [job] = await claim(store, T0 - 1000, 1)
+    opener = Breaker(failures=1, cooldown_ms=100)
+    await store.settle([settled(job, DeliveryStatus.FAILED, T0 - 900)], DAY, opener)
+    # busy: a retry due, which fills its window of one
+    await store.publish(event("b", at=T0 - 500), None, DAY)
+    [job] = await claim(store, T0 - 500, 1)
+    await store.settle([settled(job, DeliveryStatus.PENDING, T0 - 400, next_at=T0 + 50)], DAY)
+    # first attempts, oldest first: 14 of unproven webhooks, then busy's, half_open's, other's
+    for n in range(14):
+        await store.publish(event(f"u{n}", at=T0 + 1 + n), None, DAY)
+    for n, tenant in enumerate(("b", "h", "o")):
+        await store.publish(event(tenant, at=T0 + 15 + n), None, DAY)
+    # 4 slots, 1 for retries, 1 for unproven webhooks: the 16 first attempts read are
+    # 14 unproven, one of busy (full after its retry) and half_open's probe.
+    proven = frozenset({half_open.id, busy.id, other.id})
+    picked = await claim(
+        store, T0 + 100, 4, retry_slots=1, per_webhook=1, unproven_slots=1, proven=proven
+    )
+    assert sorted((job.webhook_id, job.attempts, job.probe) for job in picked) == sorted(
+        [(busy.id, 1, False), (unproven[0].id, 0, False), (half_open.id, 0, True)]
+    )

@@ -316,14 +316,17 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     ):
         # The window of first attempts was fetched before the retries filled some
         # webhooks, and their rows took it up: look again without them (rare: only a
-        # retry lane that fills a webhook with a backlog of first attempts).
+        # retry lane that fills a webhook with a backlog of first attempts). What the
+        # first look took stays taken (the pick has counted it: caps, tokens, a probe)
+        # and is read again, so each webhook's room is read as it was before it.
         due = yield from fetch_all(Q.DUE, now=now, excluded=_json(sorted(full | filled)), only=only,
-                         **due_rooms(request, busy), retry_limit=0,
+                         **due_rooms(request, after_retries), retry_limit=0,
                          first_limit=room * 4)  # fmt: skip
         _, more_probing, more_buckets = yield from _held_back(due, now, budget)
         probing |= more_probing
         buckets.update(more_buckets)
-        taken = pick.take(due, room)
+        already = set(taken)
+        taken += pick.take([row for row in due if row["id"] not in already], room - len(taken))
     picked += taken
     wake_at = _hold(buckets, pick.taken, now)
     used = sorted(w for w in set(buckets) | probing if pick.taken.get(w))
