@@ -183,6 +183,11 @@ class FakeStore(Store):
     ) -> Published:
         _not_the_workers("publish")
 
+    async def publish_all(
+        self, items: Sequence[tuple[Event, str | None]], idempotency_window_ms: int
+    ) -> list[Published]:
+        _not_the_workers("publish_all")
+
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
         _not_the_workers("record_test")
 

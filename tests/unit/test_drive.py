@@ -6,11 +6,12 @@ import pytest
 from tests.programs import ByQuery, drive, row
 from webhookd.store import programs
 from webhookd.store.programs import Op, Program
+from webhookd.store.queries import Q
 
 
 def two_reads() -> Program[int]:
-    first = yield Op("count_webhooks", {"tenant": "a"}, "one")
-    second = yield Op("count_webhooks", {"tenant": "b"}, "one")
+    first = yield Op(Q.COUNT_WEBHOOKS, {"tenant": "a"}, "one")
+    second = yield Op(Q.COUNT_WEBHOOKS, {"tenant": "b"}, "one")
     total: int = first["n"] + second["n"]
     return total
 
