@@ -1,20 +1,28 @@
 """Fixtures that start real things: the app on a SQLite file in tmp_path, receivers on 127.0.0.1."""
 
+import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from webhookd import testing
 from webhookd.api.app import create_app
 from webhookd.config import Settings
+from webhookd.domain.clock import system_clock
 
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 INGEST_KEY = "test-ingest-key"
 SECRET_KEY = "4G0ALG35WNl3Yg5Z8b2ZXsQ9B0U0c2Eq2lq9W6Zt3vA="  # a Fernet key for the tests
+# How long a test waits for something before it fails. It only bounds a failure (a test
+# that passes never waits that long), so it is generous: the suite runs on loaded
+# machines, and no test may fail because the machine was slow.
+WAIT = 30.0
+T = TypeVar("T")
 
 
 def make_token(tenant: str = "tenant-a", secret: str = JWT_SECRET, **claims: Any) -> str:
@@ -55,7 +63,9 @@ def app_factory(tmp_path: Path) -> Iterator[AppFactory]:
 
     def start(**overrides: Any) -> TestClient:
         run_worker = overrides.pop("run_worker", True)
-        client = TestClient(create_app(make_settings(tmp_path, **overrides), run_worker=run_worker))
+        now = overrides.pop("now", system_clock)
+        settings = make_settings(tmp_path, **overrides)
+        client = TestClient(create_app(settings, run_worker=run_worker, now=now))
         client.__enter__()
         clients.append(client)
         return client
@@ -83,13 +93,58 @@ def publish(client: TestClient, tenant: str, event: str, data: Any = None, **ext
     return client.post("/events", json=body, headers={"X-Api-Key": INGEST_KEY})
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
-    """Poll `check` until it returns something truthy; AssertionError after `timeout` s."""
+def wait_until(check: Callable[[], T], timeout: float = WAIT, every: float = 0.05) -> T:
+    """Poll `check` until it returns something truthy, and return that; AssertionError
+    naming the check after `timeout` s. The one way a test waits for a condition."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
+            raise AssertionError(f"{_name(check)} not met within {timeout:g} s (last: {value!r})")
         time.sleep(every)
+
+
+async def eventually(
+    check: Callable[[], T | Awaitable[T]], timeout: float = WAIT, every: float = 0.01
+) -> T:
+    """`wait_until` for asyncio tests: the loop keeps running while it waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{_name(check)} not met within {timeout:g} s (last: {value!r})")
+        await asyncio.sleep(every)
+
+
+def _name(check: Callable[..., object]) -> str:
+    name = getattr(check, "__qualname__", repr(check))
+    return "condition" if "<lambda>" in name else f"condition {name}()"
+
+
+class Receiver(testing.Receiver):
+    """webhookd.testing.Receiver whose `wait_for` waits WAIT seconds unless told."""
+
+    def wait_for(self, count: int, timeout: float = WAIT) -> list[testing.Received]:
+        return super().wait_for(count, timeout)
+
+
+class Clock:
+    """A clock the test moves by hand (ms since the epoch), for `app_factory(now=…)`:
+    what the worker schedules can then be checked exactly, whatever the machine's
+    speed. It starts at the real time, so tokens and retention see a plausible now."""
+
+    def __init__(self) -> None:
+        self.ms = system_clock()
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def advance_to(self, ms: int) -> None:
+        assert ms >= self.ms, "time never runs backwards"
+        self.ms = ms
