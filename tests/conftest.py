@@ -133,6 +133,11 @@ class Receiver(testing.Receiver):
     def wait_for(self, count: int, timeout: float = WAIT) -> list[testing.Received]:
         return super().wait_for(count, timeout)
 
+    def whole(self) -> list[testing.Received]:
+        """The requests that came with their whole body. A sender killed mid-request
+        leaves one whose body stops short; it never got an answer, so it is sent again."""
+        return [r for r in self.requests if len(r.body) == int(r.headers["content-length"])]
+
 
 class Clock:
     """A clock the test moves by hand (ms since the epoch), for `app_factory(now=…)`:

@@ -18,7 +18,7 @@ URL = os.environ.get("WEBHOOKD_TEST_DATABASE_URL", "postgresql://postgres@127.0.
 
 
 async def _admin_async(sql: str) -> None:
-    conn = await asyncpg.connect(URL, timeout=5)
+    conn = await asyncpg.connect(URL, timeout=30)
     try:
         await conn.execute(sql)
     finally:
@@ -29,6 +29,20 @@ def admin(sql: str) -> None:
     """Run one statement on its own connection (in a thread: callers may be inside a loop)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _admin_async(sql)).result()
+
+
+async def _value_async(sql: str, *args: object) -> object:
+    conn = await asyncpg.connect(URL, timeout=30)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+def value(sql: str, *args: object) -> object:
+    """The first column of the first row of one query, like `admin`."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _value_async(sql, *args)).result()
 
 
 def _reachable() -> str | None:
