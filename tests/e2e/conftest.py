@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
 from tests.conftest import WAIT, wait_until
 from webhookd.testing import free_port
 

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import jwt
 
+from tests import local_http as httpx
 from tests.e2e.conftest import cli_env, webhookd
 from webhookd.store import migrations
 

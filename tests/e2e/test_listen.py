@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
 from tests.conftest import JWT_SECRET, WAIT, Receiver, make_token, wait_until
 from tests.e2e.conftest import Served, cli_env, webhookd
 from webhookd.domain import ids, signing

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
 from tests import postgres
 from tests.conftest import (
     INGEST_KEY,

@@ -4,13 +4,12 @@ never holds up the others."""
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
 from tests import postgres
-from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, Receiver, make_token
 from tests.e2e.conftest import Served, cli_env
-from webhookd.testing import Receiver
 
 pg_schema = postgres.pg_schema
 EVENTS = 50
