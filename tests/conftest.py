@@ -43,7 +43,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "ingest_key": INGEST_KEY,
         "secret_key": SECRET_KEY,
         "retry_schedule": "",
-        "delivery_timeout": 5.0,
+        "delivery_timeout": WAIT,  # receivers on 127.0.0.1 answer at once: a bound
         "poll_interval": 0.2,
         "allow_private_networks": True,  # receivers run on 127.0.0.1
         "dashboard_rate_limit": "0",  # tests/api/test_rate_limits.py turns them on

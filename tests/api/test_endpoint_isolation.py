@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests import postgres
 from tests.api.test_metrics import scrape
-from tests.conftest import auth, create_webhook, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Receiver, auth, create_webhook, publish, wait_until
 
 pg_schema = postgres.pg_schema
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -4,8 +4,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import auth, create_webhook, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Receiver, auth, create_webhook, publish, wait_until
 
 
 def scrape(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

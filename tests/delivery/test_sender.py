@@ -2,14 +2,15 @@
 
 import pytest
 
+from tests.conftest import WAIT, Receiver
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
-from webhookd.testing import Receiver, free_port
+from webhookd.testing import free_port
 
 
 @pytest.fixture
 async def sender() -> Sender:
-    sender = Sender(timeout=2.0, policy=network.Policy(allow_private=True))
+    sender = Sender(timeout=WAIT, policy=network.Policy(allow_private=True))
     await sender.start()
     yield sender  # type: ignore[misc]
     await sender.close()

@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests.conftest import Receiver
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
-from webhookd.testing import Receiver
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
