@@ -82,7 +82,7 @@ def test_sigkill_mid_stream_loses_nothing(tmp_path: Path, serve: Any) -> None:
         first = serve(env).process
         receiver.wait_for(EVENTS // 3, timeout=60)
         first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        first.wait(timeout=WAIT)
         arrived_before_restart = len(receiver.requests)
         serve(env)  # same database
         wait_until(lambda: _all_arrived(receiver.whole()), timeout=90, every=0.2)

@@ -3,10 +3,11 @@
 import asyncio
 import secrets
 
+import asyncpg
 import pytest
 
 from tests import postgres
-from tests.conftest import WAIT
+from tests.conftest import WAIT, eventually
 from tests.store.test_contract import webhook
 from webhookd.delivery.worker import Settler
 from webhookd.domain import ids
@@ -35,7 +36,15 @@ async def test_a_connection_that_dies_after_commit_is_dropped_quietly(pg_schema:
         assert pool is not None
         conn = await pool.acquire()
         postgres.admin(f"SELECT pg_terminate_backend({conn.get_server_pid()})")
-        await asyncio.sleep(0.1)
+
+        def ended() -> bool:
+            """The client has seen the server end it (the pool then lets go of it)."""
+            try:
+                return conn.is_closed()
+            except asyncpg.InterfaceError:
+                return True
+
+        await eventually(ended)
         await pg._release(pool, conn)  # must not raise
         for _ in range(3):  # the one-connection pool replaced the dead one
             try:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import WAIT
 from webhookd.domain.jsjson import MAX_DEPTH, NotRepresentable, dumps
 
 # -- exact outputs -----------------------------------------------------------------
@@ -255,7 +256,7 @@ def node() -> Iterator[NodeOracle]:
         yield NodeOracle(process)
         assert process.stdin is not None
         process.stdin.close()
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=WAIT) == 0
 
 
 @pytest.mark.node
