@@ -1,6 +1,7 @@
 """Fixtures that start real things: the app on a SQLite file in tmp_path, receivers on 127.0.0.1."""
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ SECRET_KEY = "4G0ALG35WNl3Yg5Z8b2ZXsQ9B0U0c2Eq2lq9W6Zt3vA="  # a Fernet key for 
 # that passes never waits that long), so it is generous: the suite runs on loaded
 # machines, and no test may fail because the machine was slow.
 WAIT = 30.0
+STOP_POLL = 0.01  # how often a test's server thread looks for its shutdown, in seconds
 T = TypeVar("T")
 
 
@@ -128,7 +130,15 @@ def _name(check: Callable[..., object]) -> str:
 
 
 class Receiver(testing.Receiver):
-    """webhookd.testing.Receiver whose `wait_for` waits WAIT seconds unless told."""
+    """webhookd.testing.Receiver whose `wait_for` waits WAIT seconds unless told, and
+    which stops at once: serve_forever looks for a shutdown every 0.5 s by default,
+    which every receiver a test closed would cost it."""
+
+    def __init__(self, respond: testing.Responder | None = None, status: int = 200) -> None:
+        super().__init__(respond, status)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(STOP_POLL,), daemon=True
+        )
 
     def wait_for(self, count: int, timeout: float = WAIT) -> list[testing.Received]:
         return super().wait_for(count, timeout)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi.testclient import TestClient
 
-from tests.conftest import JWT_SECRET, make_token
+from tests.conftest import JWT_SECRET, STOP_POLL, make_token
 from webhookd.api.auth import JwksKeys
 
 NOW = int(time.time())  # at collection: tokens made from it must live minutes, not seconds
@@ -231,7 +231,9 @@ class JwksServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(STOP_POLL,), daemon=True
+        )
 
     @property
     def url(self) -> str:
