@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import asyncpg
 import pytest
 
+from webhookd.store.postgres import PostgresStore
+
 URL = os.environ.get("WEBHOOKD_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -73,3 +75,35 @@ def pg_schema() -> Iterator[str]:
     name = f"test_{secrets.token_hex(6)}"
     yield name
     admin(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+async def _migrate(schema: str) -> None:
+    store = PostgresStore(URL, schema=schema, pool_size=1)
+    await store.open()  # which migrates
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def _migrated_schema() -> Iterator[str]:
+    require()
+    name = f"test_{secrets.token_hex(6)}"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _migrate(name)).result()
+    yield name
+    admin(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def pg_migrated(_migrated_schema: str) -> Iterator[str]:
+    """A schema webhookd has migrated, with every table empty: for tests that use the
+    store as webhookd leaves it (the contract suites, the API on PostgreSQL). One per
+    session, emptied after each test, which must have closed its stores by then: a
+    fresh schema migrated per test took most of these tests' time."""
+    yield _migrated_schema
+    admin(
+        "DO $$ DECLARE tables text; BEGIN"
+        " SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO tables"
+        f" FROM pg_tables WHERE schemaname = '{_migrated_schema}'"
+        " AND tablename <> 'schema_migrations';"
+        " EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY CASCADE'; END $$"
+    )

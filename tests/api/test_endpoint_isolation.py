@@ -6,11 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests import postgres
 from tests.api.test_metrics import scrape
 from tests.conftest import Clock, Receiver, auth, create_webhook, publish, wait_until
 
-pg_schema = postgres.pg_schema
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 Start = Callable[..., TestClient]
