@@ -31,6 +31,7 @@ def test_an_endpoint_that_holds_its_attempts_does_not_hold_up_the_others(
         assert 1 <= slow.most_active <= 2
 
 
+@pytest.mark.slow  # two 1.5 s deadlines, one after the other
 @pytest.mark.parametrize("server_class", [Silent, Dripping], ids=["never-answers", "drips"])
 def test_an_attempt_ends_at_the_deadline(app_factory: Any, server_class: type[RawServer]) -> None:
     client = app_factory(

@@ -14,6 +14,15 @@ from tests.conftest import WAIT, wait_until
 from webhookd.testing import free_port
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything in tests/e2e is marked e2e (`make test-fast` leaves it out). The hook
+    sees every collected test, not only this directory's."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.e2e)
+
+
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOKD_")}
     env.update(

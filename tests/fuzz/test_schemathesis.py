@@ -19,6 +19,7 @@ from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token, wait_
 from tests.e2e.conftest import Served, cli_env, ready
 from webhookd.testing import free_port
 
+pytestmark = pytest.mark.slow  # a served process, and 25 examples of every operation twice
 HEADERS = {"Authorization": f"Bearer {make_token('fuzz', exp=int(time.time()) + 3600)}",
            "X-Api-Key": INGEST_KEY}  # fmt: skip
 # positive_data_acceptance expects every schema-valid input to succeed; the schema cannot

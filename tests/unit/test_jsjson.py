@@ -361,6 +361,7 @@ VALUES = st.recursive(
 
 
 @pytest.mark.node
+@pytest.mark.slow  # 300 examples, each a round trip through node
 @settings(max_examples=300, deadline=None)
 @given(VALUES)
 def test_output_is_a_fixed_point_of_node_parse_stringify(node: NodeOracle, value: object) -> None:

@@ -21,7 +21,7 @@ from tests.conftest import INGEST_KEY, JWT_SECRET, Receiver, make_token, wait_un
 from tests.e2e.conftest import Serve, cli_env, webhookd
 from webhookd.domain import signing
 
-pytestmark = pytest.mark.node
+pytestmark = [pytest.mark.node, pytest.mark.browser]
 ROOT = Path(__file__).parents[2]
 SCRIPT = Path(__file__).with_name("dashboard.mjs")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
