@@ -3,9 +3,9 @@
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import jwt
 import pytest
@@ -15,6 +15,7 @@ from webhookd import testing
 from webhookd.api.app import create_app
 from webhookd.config import Settings
 from webhookd.domain.clock import system_clock
+from webhookd.domain.models import SendResult
 
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 INGEST_KEY = "test-ingest-key"
@@ -95,7 +96,9 @@ def publish(client: TestClient, tenant: str, event: str, data: Any = None, **ext
     return client.post("/events", json=body, headers={"X-Api-Key": INGEST_KEY})
 
 
-def wait_until(check: Callable[[], T], timeout: float = WAIT, every: float = 0.05) -> T:
+def wait_until(
+    check: Callable[[], T | Literal[False] | None], timeout: float = WAIT, every: float = 0.05
+) -> T:
     """Poll `check` until it returns something truthy, and return that; AssertionError
     naming the check after `timeout` s. The one way a test waits for a condition."""
     deadline = time.monotonic() + timeout
@@ -109,14 +112,12 @@ def wait_until(check: Callable[[], T], timeout: float = WAIT, every: float = 0.0
 
 
 async def eventually(
-    check: Callable[[], T | Awaitable[T]], timeout: float = WAIT, every: float = 0.01
+    check: Callable[[], T | Literal[False] | None], timeout: float = WAIT, every: float = 0.01
 ) -> T:
     """`wait_until` for asyncio tests: the loop keeps running while it waits."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
-        if isinstance(value, Awaitable):
-            value = await value
         if value:
             return value
         if time.monotonic() > deadline:
@@ -140,6 +141,10 @@ class Receiver(testing.Receiver):
             target=self._server.serve_forever, args=(STOP_POLL,), daemon=True
         )
 
+    def __enter__(self) -> Self:
+        super().__enter__()
+        return self
+
     def wait_for(self, count: int, timeout: float = WAIT) -> list[testing.Received]:
         return super().wait_for(count, timeout)
 
@@ -147,6 +152,13 @@ class Receiver(testing.Receiver):
         """The requests that came with their whole body. A sender killed mid-request
         leaves one whose body stops short; it never got an answer, so it is sent again."""
         return [r for r in self.requests if len(r.body) == int(r.headers["content-length"])]
+
+
+class NoTransport:
+    """A Transport for a Service or Worker that must send nothing."""
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        raise AssertionError(f"nothing is to be sent here (a POST to {url})")
 
 
 class Clock:

@@ -19,7 +19,7 @@ NOW = int(time.time())  # at collection: tokens made from it must live minutes, 
 
 
 def _unsigned(claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, key=None, algorithm="none")
+    return jwt.encode(claims, key="", algorithm="none")  # "none" takes no key ("" is none)
 
 
 def _status(client: TestClient, token: str) -> tuple[int, dict[str, Any]]:

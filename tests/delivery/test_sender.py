@@ -1,5 +1,7 @@
 """The sender turns every outcome into a result: it never raises, never stalls a delivery."""
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from tests.conftest import WAIT, Receiver
@@ -9,10 +11,10 @@ from webhookd.testing import free_port
 
 
 @pytest.fixture
-async def sender() -> Sender:
+async def sender() -> AsyncIterator[Sender]:
     sender = Sender(timeout=WAIT, policy=network.Policy(allow_private=True))
     await sender.start()
-    yield sender  # type: ignore[misc]
+    yield sender
     await sender.close()
 
 

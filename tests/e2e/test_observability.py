@@ -34,7 +34,7 @@ def test_api_and_worker_log_json_and_the_worker_exports_metrics(
 
     def attempt_line() -> dict[str, Any] | None:
         for line in worker.output().splitlines():
-            record = json.loads(line)  # every line is JSON, not just ours
+            record: dict[str, Any] = json.loads(line)  # every line is JSON, not just ours
             if "delivery_id" in record:
                 return record
         return None

@@ -132,8 +132,8 @@ def test_api_nodes_and_workers_share_one_queue(
         receiver.wait_for(1)  # woken by NOTIFY, not by the poll
         with httpx.Client(base_url=api_a.base) as a, httpx.Client(base_url=api_b.base) as b:
             for n in range(200):
-                event = {"tenantId": "acme", "event": "verification.failed", "data": {"n": n}}
-                answer = (a, b)[n % 2].post("/events", headers=INGEST, json=event)
+                failed = {"tenantId": "acme", "event": "verification.failed", "data": {"n": n}}
+                answer = (a, b)[n % 2].post("/events", headers=INGEST, json=failed)
                 assert answer.status_code == 202
         wait_until(lambda: _distinct(receiver.requests) == 201, timeout=90)
         # Stopped, a worker first finishes the attempts it has under way: after that,

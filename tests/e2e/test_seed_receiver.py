@@ -111,8 +111,13 @@ def _read_lines(process: subprocess.Popen[str], count: int, timeout: float) -> l
     lines: queue.Queue[str] = queue.Queue()
     stream = process.stdout
     assert stream is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
-    found = []
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    found: list[Any] = []
     try:
         while len(found) < count:
             found.append(json.loads(lines.get(timeout=timeout)))
