@@ -98,12 +98,17 @@ def pg_migrated(_migrated_schema: str) -> Iterator[str]:
     """A schema webhookd has migrated, with every table empty: for tests that use the
     store as webhookd leaves it (the contract suites, the API on PostgreSQL). One per
     session, emptied after each test, which must have closed its stores by then: a
-    fresh schema migrated per test took most of these tests' time."""
+    fresh schema migrated per test took most of these tests' time. (DELETE, newest table
+    first, is much faster than TRUNCATE on a few rows; no durability is needed.)"""
     yield _migrated_schema
     admin(
-        "DO $$ DECLARE tables text; BEGIN"
-        " SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO tables"
-        f" FROM pg_tables WHERE schemaname = '{_migrated_schema}'"
-        " AND tablename <> 'schema_migrations';"
-        " EXECUTE 'TRUNCATE ' || tables || ' RESTART IDENTITY CASCADE'; END $$"
+        "SET synchronous_commit = off;"
+        " DO $$ DECLARE r record; BEGIN"
+        " FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        f" WHERE n.nspname = '{_migrated_schema}' AND c.relkind IN ('r', 'S')"
+        " AND c.relname <> 'schema_migrations' ORDER BY c.relkind, c.oid DESC LOOP"
+        " IF r.relkind = 'r' THEN EXECUTE format('DELETE FROM %s', r.name);"
+        " ELSE EXECUTE format('ALTER SEQUENCE %s RESTART', r.name); END IF;"
+        " END LOOP; END $$"
     )
