@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # The browser test's node packages (playwright-core, pinned in package-lock.json).
 NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed-stamp)
 
-.PHONY: install run test lint format lock clean bench
+.PHONY: install run test test-fast lint format lock clean bench
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -27,8 +27,14 @@ node_modules/.installed-stamp: package.json package-lock.json
 run: $(STAMP)
 	$(BIN)/webhookd serve
 
+# Everything: unit, API, both stores, end-to-end processes, the browser (a few minutes).
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
+
+# The quick loop while developing (under 30 s): no end-to-end processes, no browser,
+# nothing marked slow; stops at the first failure. `make test` before pushing.
+test-fast: $(STAMP)
+	$(BIN)/pytest -x -m "not slow and not e2e and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -12,6 +12,8 @@ from types import TracebackType
 
 from aiohttp import web
 
+from tests.conftest import WAIT
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -91,14 +93,14 @@ class Endpoints:
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
 
     def listen_also(self, port: int) -> None:
-        asyncio.run_coroutine_threadsafe(self._listen(port), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._listen(port), self._loop).result(WAIT)
 
     def heal(self) -> None:
         self._loop.call_soon_threadsafe(self._healed.set)
 
     def __enter__(self) -> "Endpoints":
         self._thread.start()
-        self.port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(WAIT)
         return self
 
     def __exit__(
@@ -106,7 +108,7 @@ class Endpoints:
     ) -> None:
         self.heal()
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(WAIT)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+        self._thread.join(WAIT)
         self._loop.close()

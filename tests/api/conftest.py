@@ -9,16 +9,19 @@ from fastapi.testclient import TestClient
 from tests import postgres
 from tests.conftest import AppFactory
 
-pg_schema = postgres.pg_schema
+pg_migrated, _migrated_schema = postgres.pg_migrated, postgres._migrated_schema
 Start = Callable[..., TestClient]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def start(request: pytest.FixtureRequest, app_factory: AppFactory) -> Start:
+def start(request: pytest.FixtureRequest) -> Start:
     """`app_factory` on the engine of the test's parameter."""
     if request.param == "sqlite":
-        return app_factory
-    schema = request.getfixturevalue("pg_schema")
+        factory: AppFactory = request.getfixturevalue("app_factory")
+        return factory
+    # The schema first: it is emptied after the apps on it have stopped.
+    schema = request.getfixturevalue("pg_migrated")
+    app_factory: AppFactory = request.getfixturevalue("app_factory")
 
     def on_postgres(**overrides: Any) -> TestClient:
         return app_factory(database_url=postgres.URL, database_schema=schema, **overrides)

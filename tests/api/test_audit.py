@@ -5,8 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, create_webhook, make_token, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Receiver, auth, create_webhook, make_token, publish, wait_until
 
 
 def _log(client: TestClient, tenant: str = "tenant-a", **query: Any) -> Any:

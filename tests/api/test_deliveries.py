@@ -1,14 +1,12 @@
 """The delivery log API: pages, filters, detail, resend, recover, and their errors."""
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, create_webhook, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Clock, Receiver, auth, create_webhook, publish, wait_until
 
 
 def _get(client: TestClient, path: str, tenant: str = "tenant-a", **query: Any) -> Any:
@@ -17,6 +15,10 @@ def _get(client: TestClient, path: str, tenant: str = "tenant-a", **query: Any) 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(moment: str) -> int:
+    return round(datetime.fromisoformat(moment).timestamp() * 1000)
 
 
 def test_log_pages_newest_first_and_filters(app_factory: Any) -> None:
@@ -127,31 +129,40 @@ def test_resend_of_a_failed_delivery_is_one_attempt(app_factory: Any) -> None:
         path = f"/dashboard/webhooks/{hook['id']}/deliveries"
         [failed] = wait_until(lambda: _get(client, path, status="failed").json()["data"])
         client.post(f"{path}/{failed['id']}/retry", headers=auth())
-        receiver.wait_for(3)
-        wait_until(lambda: _get(client, path, status="failed").json()["data"])
-        time.sleep(0.3)
+        [again] = wait_until(
+            lambda: [
+                d for d in _get(client, path, status="failed").json()["data"] if d["attempts"] == 3
+            ]
+        )
+    # Failed again after its one extra attempt, with nothing scheduled: no more come.
+    assert again["nextAttemptAt"] is None
     assert len(receiver.requests) == 3
 
 
 def test_resend_of_a_waiting_delivery_keeps_one_retry_chain(app_factory: Any) -> None:
-    client = app_factory(retry_schedule="30,30", retry_jitter=0, poll_interval=0.05)
+    clock = Clock()  # stands still until moved: what is scheduled is exact
+    client = app_factory(retry_schedule="30,40", retry_jitter=0, poll_interval=0.05, now=clock)
     with Receiver(status=500) as receiver:
         hook = create_webhook(client, url=receiver.url)
         publish(client, "tenant-a", "verification.completed")
         path = f"/dashboard/webhooks/{hook['id']}/deliveries"
-        [waiting] = wait_until(lambda: _get(client, path, status="pending").json()["data"])
-        wait_until(lambda: _get(client, f"{path}/{waiting['id']}").json()["data"]["attempts"] == 1)
-        client.post(f"{path}/{waiting['id']}/retry", headers=auth())
-        receiver.wait_for(2)
-        time.sleep(0.5)
-        after = wait_until(
-            lambda: [d for d in _get(client, path).json()["data"] if d["attempts"] == 2]
-        )
+
+        def waiting(attempts: int) -> list[dict[str, Any]]:
+            """The log, once its delivery has `attempts` settled attempts."""
+            found: list[dict[str, Any]] = _get(client, path).json()["data"]
+            settled = [d for d in found if d["attempts"] == attempts and not d["inFlight"]]
+            return found if settled else []
+
+        [first] = wait_until(lambda: waiting(1))
+        assert _ms(first["nextAttemptAt"]) == clock.ms + 30_000
+        clock.advance_to(clock.ms + 5_000)  # resent before its retry is due
+        client.post(f"{path}/{first['id']}/retry", headers=auth())
+        [after] = wait_until(lambda: waiting(2))
+    # One delivery, whose chain went on: its second delay (40 s), from the resent attempt.
+    assert after["id"] == first["id"]
+    assert after["status"] == "pending"
+    assert _ms(after["nextAttemptAt"]) == clock.ms + 40_000
     assert len(receiver.requests) == 2
-    [delivery] = after
-    assert delivery["status"] == "pending"
-    next_at = datetime.fromisoformat(delivery["nextAttemptAt"])
-    assert timedelta(seconds=25) < next_at - datetime.now(UTC) <= timedelta(seconds=30)
 
 
 def test_resend_and_recover_refuse_a_disabled_webhook(client: TestClient) -> None:

@@ -6,12 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests import postgres
 from tests.api.test_metrics import scrape
-from tests.conftest import auth, create_webhook, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Clock, Receiver, auth, create_webhook, publish, wait_until
 
-pg_schema = postgres.pg_schema
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 Start = Callable[..., TestClient]
@@ -56,6 +53,25 @@ def test_rate_limit_is_set_kept_changed_and_removed(start: Start) -> None:
     assert details[0] == {"url": "https://example.com/hook", "events": ["*"], "rateLimit": 25}
     assert {"rateLimit": None} in details  # the removal, in the API's terms
     assert details[-1] == {"rateLimit": 1}
+
+
+def test_a_rate_limited_endpoint_never_holds_up_the_others(start: Start) -> None:
+    # The app's clock stands still until the test moves it: the limited endpoint's
+    # bucket (1 a second, bursts of 1) never refills meanwhile, whatever the speed.
+    clock = Clock()
+    client = start(poll_interval=0.05, now=clock)
+    with Receiver() as limited, Receiver() as free:
+        create_webhook(client, url=limited.url, rateLimit=1)
+        create_webhook(client, url=free.url)
+        for n in range(10):
+            publish(client, "tenant-a", "verification.completed", {"n": n})
+        free.wait_for(10)  # every one, while the limited endpoint waits for its tokens
+        limited.wait_for(1)
+        assert len(limited.requests) == 1  # its one token; the clock has not moved
+        clock.advance_to(clock.ms + 1000)  # a second later: one more token
+        limited.wait_for(2)
+        assert len(limited.requests) == 2
+    assert len(free.requests) == 10
 
 
 def test_a_failing_endpoint_shows_failing_then_healthy_after_a_success(start: Start) -> None:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ JSON = st.recursive(
     ),
     max_leaves=12,
 )
+pytestmark = pytest.mark.slow  # 150 requests an example set: 1.5-3 s a test on a loaded machine
 FIELDS = st.sampled_from(["url", "events", "description", "tenantId", "event", "data", "x"])
 BODIES = st.dictionaries(FIELDS, JSON | st.just("https://e.com") | st.just(["*"])) | JSON
 FUZZ = settings(

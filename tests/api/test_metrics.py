@@ -4,11 +4,12 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import auth, create_webhook, publish, wait_until
-from webhookd.testing import Receiver
+from tests.conftest import Receiver, auth, create_webhook, publish, wait_until
+
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def scrape(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(client: Any) -> Metrics:
     answer = client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -29,14 +30,13 @@ def test_attempts_are_counted_by_outcome_with_their_latency(app_factory: Any) ->
         broken.wait_for(1)
         # Attempts are counted when they end; the queue gauges read the database,
         # which sees an outcome only once its settle batch commits a moment later.
-        metrics = wait_until(
-            lambda: (
-                (m := scrape(client))
-                and m.get(("webhookd_deliveries_total", (("outcome", "retry"),)))
-                and m.get(("webhookd_queue_pending", ())) == 1
-                and m
-            ),
-        )
+
+        def settled() -> Metrics | None:
+            m = scrape(client)
+            retried = m.get(("webhookd_deliveries_total", (("outcome", "retry"),)))
+            return m if retried and m.get(("webhookd_queue_pending", ())) == 1 else None
+
+        metrics = wait_until(settled)
     assert metrics[("webhookd_deliveries_total", (("outcome", "delivered"),))] == 1
     assert metrics[("webhookd_deliveries_total", (("outcome", "retry"),))] == 1
     assert metrics[("webhookd_retries_scheduled_total", ())] == 1

@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import INGEST_KEY, auth, create_webhook, wait_until
+from tests.conftest import INGEST_KEY, Receiver, auth, create_webhook, wait_until
 from webhookd.api import examples
-from webhookd.testing import Receiver
 
 # Objects whose keys are data, not schema: an audit entry's details, an event's data.
 FREE_FORM = {"$.data[0].details", "$.data.payload.data", "$.data.attemptLog[0].requestHeaders"}

@@ -8,9 +8,8 @@ import standardwebhooks
 import standardwebhooks.webhooks
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, create_webhook, publish
+from tests.conftest import Receiver, auth, create_webhook, publish
 from webhookd.domain import signing
-from webhookd.testing import Receiver
 
 
 def _rotate(client: TestClient, hook_id: str, body: Any = None) -> Any:

@@ -55,6 +55,7 @@ def seeded(start: Any) -> tuple[TestClient, str]:
 
 # One app for all examples (function-scoped fixtures are shared by them): each example
 # publishes one more event and reads the newest delivery back.
+@pytest.mark.slow  # 60 publishes and reads: 2.5-4 s on a loaded machine
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

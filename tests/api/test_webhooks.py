@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import auth, create_webhook
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-SEED_CREATE = {
+SEED_CREATE: dict[str, Any] = {
     "url": "https://your-app.com/webhooks/pacspace",
     "events": ["verification.completed", "verification.failed"],
     "description": "Production webhook",

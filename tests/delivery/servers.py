@@ -5,13 +5,15 @@ import socket
 import threading
 from types import TracebackType
 
+from tests.conftest import STOP_POLL
+
 
 class RawServer:
     """Accepts connections and hands each socket to `behave` in its own thread."""
 
     def __init__(self) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
+        self._sock.settimeout(STOP_POLL)  # how soon the accept loop sees a stop
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.connections = 0

@@ -4,10 +4,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, create_webhook, make_settings, wait_until
+from tests.conftest import Receiver, auth, create_webhook, make_settings, wait_until
 from webhookd.api.app import create_app
 from webhookd.domain.clock import system_clock
-from webhookd.testing import Receiver
 
 DAY_MS = 86_400_000
 

@@ -1,17 +1,20 @@
 """The sender turns every outcome into a result: it never raises, never stalls a delivery."""
 
+from collections.abc import AsyncIterator
+
 import pytest
 
+from tests.conftest import WAIT, Receiver
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
-from webhookd.testing import Receiver, free_port
+from webhookd.testing import free_port
 
 
 @pytest.fixture
-async def sender() -> Sender:
-    sender = Sender(timeout=2.0, policy=network.Policy(allow_private=True))
+async def sender() -> AsyncIterator[Sender]:
+    sender = Sender(timeout=WAIT, policy=network.Policy(allow_private=True))
     await sender.start()
-    yield sender  # type: ignore[misc]
+    yield sender
     await sender.close()
 
 

@@ -1,13 +1,13 @@
 """The SSRF guard: a loopback canary that must never see a connection it was not meant to."""
 
 import ipaddress
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
+from tests.conftest import Receiver
 from webhookd.delivery.sender import Sender
 from webhookd.domain import network
-from webhookd.testing import Receiver
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
@@ -24,9 +24,9 @@ async def failing(host: str, port: int) -> list[str]:
 
 
 @pytest.fixture
-def canary() -> AsyncIterator[Receiver]:
+def canary() -> Iterator[Receiver]:
     with Receiver() as receiver:
-        yield receiver  # type: ignore[misc]
+        yield receiver
 
 
 async def send(url: str, policy: network.Policy, lookup: Lookup | None = None) -> str:

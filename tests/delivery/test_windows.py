@@ -5,27 +5,27 @@ time before that attempt ends; endpoints not proven healthy share at most
 `unproven_share` of the slots."""
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any, cast
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, NoTransport
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import retry
-from webhookd.domain.models import Job, SendResult
+from webhookd.domain.models import Job
 from webhookd.sealing import Sealer
 from webhookd.store.base import Store
 
 NOW = 1_750_000_000_000
 
 
-class NoTransport:
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
-        raise AssertionError("nothing is sent in these tests")
+class Clocked(Worker):
+    """A worker whose clock the test sets (`clock["now"]`, ms)."""
+
+    clock: dict[str, int]
 
 
-def worker(**limits: Any) -> Worker:
+def worker(**limits: Any) -> Clocked:
     clock = {"now": NOW}
-    made = Worker(
+    made = Clocked(
         cast(Store, object()),  # never called: only the claim request is looked at
         NoTransport(),
         retry.Policy(),
@@ -33,7 +33,7 @@ def worker(**limits: Any) -> Worker:
         sealer=Sealer(SECRET_KEY),
         now=lambda: clock["now"],
     )
-    made.clock = clock  # type: ignore[attr-defined]
+    made.clock = clock
     return made
 
 
@@ -55,7 +55,7 @@ def test_an_attempt_in_flight_too_long_cuts_its_endpoints_window_at_once() -> No
     in_flight(w, job(1, "wh_slow"), job(2, "wh_fast"), started=NOW - 4_000)
     request = w._claim_request()
     assert (request.cap("wh_slow"), request.cap("wh_fast")) == (8, 8)  # 4 s: not yet
-    w.clock["now"] = NOW + 1_001  # type: ignore[attr-defined]
+    w.clock["now"] = NOW + 1_001
     in_flight(w, job(3, "wh_fast"), started=NOW + 1_000)  # wh_fast's newer send is quick
     w._sending.pop("dlv_2")
     request = w._claim_request()

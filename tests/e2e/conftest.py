@@ -3,15 +3,24 @@
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
+from tests.conftest import WAIT, wait_until
 from webhookd.testing import free_port
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything in tests/e2e is marked e2e (`make test-fast` leaves it out). The hook
+    sees every collected test, not only this directory's."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.e2e)
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -44,7 +53,7 @@ class Served:
     def output(self) -> str:
         return self.log.read_text()
 
-    def stop(self, timeout: float = 15) -> int:
+    def stop(self, timeout: float = WAIT) -> int:
         self.process.terminate()
         try:
             return self.process.wait(timeout=timeout)
@@ -54,6 +63,16 @@ class Served:
 
 
 Serve = Callable[..., Served]
+
+
+def ready(served: Served) -> bool:
+    """Whether `webhookd serve` answers /readyz with 200; AssertionError if it exited."""
+    if served.process.poll() is not None:
+        raise AssertionError(f"webhookd exited with {served.process.returncode}")
+    try:
+        return httpx.get(f"{served.base}/readyz", timeout=WAIT).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.fixture
@@ -88,14 +107,11 @@ def serve(spawn: Callable[..., Served]) -> Serve:
         served = spawn(
             "serve", "--port", str(port), *args, env=env, base=f"http://127.0.0.1:{port}"
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and served.process.poll() is None:
-            try:
-                if httpx.get(f"{served.base}/readyz").status_code == 200:
-                    return served
-            except httpx.TransportError:
-                time.sleep(0.1)
-        served.stop()
-        raise AssertionError(f"webhookd serve did not start:\n{served.output()}")
+        try:
+            wait_until(lambda: ready(served), every=0.1)
+        except AssertionError:
+            served.stop()
+            raise AssertionError(f"webhookd serve did not start:\n{served.output()}") from None
+        return served
 
     return start

@@ -8,9 +8,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import jwt
 
+from tests import local_http as httpx
+from tests.conftest import NoTransport
 from tests.e2e.conftest import cli_env, webhookd
 from webhookd.store import migrations
 
@@ -156,7 +157,7 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
         db = SQLiteStore(tmp_path / "webhookd.db")
         await db.open()
         try:
-            service = Service(db, None, {}, sealer=Sealer(old))  # type: ignore[arg-type]
+            service = Service(db, NoTransport(), {}, sealer=Sealer(old))
             _, secret = await service.create_webhook("t", "https://e.com/", None, None)
             await service.rotate_secret("t", _.id, 3600)
         finally:

@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx2 as httpx
-
+from tests import local_http as httpx
 from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY
 from tests.e2e.conftest import Served, cli_env
 

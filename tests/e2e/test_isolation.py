@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
+from tests import local_http as httpx
 from tests import postgres
 from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token, wait_until
 from tests.e2e.conftest import Served, cli_env

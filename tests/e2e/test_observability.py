@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token, wait_until
+from tests import local_http as httpx
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, Receiver, make_token, wait_until
 from tests.e2e.conftest import cli_env
-from webhookd.testing import Receiver, free_port
+from webhookd.testing import free_port
 
 
 def test_api_and_worker_log_json_and_the_worker_exports_metrics(
@@ -34,7 +34,7 @@ def test_api_and_worker_log_json_and_the_worker_exports_metrics(
 
     def attempt_line() -> dict[str, Any] | None:
         for line in worker.output().splitlines():
-            record = json.loads(line)  # every line is JSON, not just ours
+            record: dict[str, Any] = json.loads(line)  # every line is JSON, not just ours
             if "delivery_id" in record:
                 return record
         return None

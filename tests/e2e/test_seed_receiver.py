@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
-from tests.conftest import INGEST_KEY, JWT_SECRET, make_token
+from tests import local_http as httpx
+from tests.conftest import INGEST_KEY, JWT_SECRET, WAIT, make_token
 from tests.e2e.conftest import cli_env, webhookd
 from webhookd.testing import free_port
 
@@ -95,7 +95,7 @@ def test_seed_snippet_verifies_every_delivery(
     )
     assert emitted.returncode == 0, emitted.stderr
 
-    lines = _read_lines(receiver, len(TRICKY_DATA) + 2, timeout=20)
+    lines = _read_lines(receiver, len(TRICKY_DATA) + 2, timeout=WAIT)
     assert len(lines) == len(TRICKY_DATA) + 2
     assert all(line["valid"] for line in lines), lines
     assert [line["event"] for line in lines].count("verification.completed") == len(TRICKY_DATA)
@@ -111,8 +111,13 @@ def _read_lines(process: subprocess.Popen[str], count: int, timeout: float) -> l
     lines: queue.Queue[str] = queue.Queue()
     stream = process.stdout
     assert stream is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
-    found = []
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    found: list[Any] = []
     try:
         while len(found) < count:
             found.append(json.loads(lines.get(timeout=timeout)))

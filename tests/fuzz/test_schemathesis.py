@@ -8,18 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi import checks
 
-from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token
-from tests.e2e.conftest import cli_env
+from tests.conftest import INGEST_KEY, JWT_SECRET, SECRET_KEY, make_token, wait_until
+from tests.e2e.conftest import Served, cli_env, ready
 from webhookd.testing import free_port
 
+pytestmark = pytest.mark.slow  # a served process, and 25 examples of every operation twice
 HEADERS = {"Authorization": f"Bearer {make_token('fuzz', exp=int(time.time()) + 3600)}",
            "X-Api-Key": INGEST_KEY}  # fmt: skip
 # positive_data_acceptance expects every schema-valid input to succeed; the schema cannot
@@ -43,22 +44,25 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    served = Served(base, process, folder / "serve.log")
+    try:
+        wait_until(lambda: ready(served), every=0.1)
+    except AssertionError:
+        served.stop()
+        raise AssertionError(f"webhookd serve did not start:\n{served.output()}") from None
+    finally:
+        log.close()
     yield base
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
+    served.stop()
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation(base_url: str, mode: GenerationMode) -> None:
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"an operation schemathesis could not load: {result.err()}"
+        operations.append(result.ok())
     assert len(operations) >= 15
     failures = []
     for operation in operations:

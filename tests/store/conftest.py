@@ -10,7 +10,11 @@ from webhookd.store.base import Store
 from webhookd.store.postgres import PostgresStore
 from webhookd.store.sqlite import SQLiteStore
 
-pg_schema = postgres.pg_schema
+pg_schema, pg_migrated, _migrated_schema = (
+    postgres.pg_schema,
+    postgres.pg_migrated,
+    postgres._migrated_schema,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -19,7 +23,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "sqlite":
         engine = SQLiteStore(tmp_path / "contract.db")
     else:
-        schema = request.getfixturevalue("pg_schema")
+        schema = request.getfixturevalue("pg_migrated")  # closed before it is emptied
         engine = PostgresStore(postgres.URL, schema=schema, pool_size=4)
     await engine.open()
     yield engine

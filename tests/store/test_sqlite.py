@@ -3,11 +3,11 @@ without ever making it wait for another process, and without letting the WAL gro
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import WAIT, eventually
 from tests.store.test_contract import DAY, T0, claim, event, settled, webhook
 from webhookd.domain.models import DeliveryStatus
 from webhookd.store import sqlite as sqlite_engine
@@ -25,15 +25,21 @@ async def test_a_claim_waits_for_another_process_holding_the_lock(tmp_path: Path
     store = await opened(tmp_path / "w.db")
     try:
         await store.publish(event(), None, DAY)
+        # The loop's own connection never waits for a lock: it sees BUSY at once.
+        queue_conn = store._queue_conn
+        assert queue_conn is not None
+        assert queue_conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
         other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)  # e.g. `webhookd emit`
         other.execute("BEGIN IMMEDIATE")
         claiming = asyncio.create_task(claim(store, T0, 10))
-        started = time.monotonic()
-        await asyncio.sleep(0.1)  # the claim starts meanwhile and finds the lock taken
-        assert time.monotonic() - started < 1.0  # it did not hold the loop while waiting
-        assert not claiming.done()  # nor give up: it waits for the lock, off the loop
+        # The claim finds the lock taken and waits for it on the database thread, holding
+        # this process's write lock. This coroutine, on the same loop, sees it waiting
+        # there: the loop kept running meanwhile. (Had the claim waited on the loop, the
+        # lock could never be released, below, and the claim would fail.)
+        await eventually(lambda: store._writing.locked() or claiming.done())
+        assert not claiming.done()  # nor did it give up: it waits for the lock, off the loop
         other.commit()
-        jobs = await asyncio.wait_for(claiming, 5)
+        jobs = await asyncio.wait_for(claiming, WAIT)
         assert len(jobs) == 1
         other.close()
     finally:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import WAIT
 from webhookd.domain.jsjson import MAX_DEPTH, NotRepresentable, dumps
 
 # -- exact outputs -----------------------------------------------------------------
@@ -255,7 +256,7 @@ def node() -> Iterator[NodeOracle]:
         yield NodeOracle(process)
         assert process.stdin is not None
         process.stdin.close()
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=WAIT) == 0
 
 
 @pytest.mark.node
@@ -360,6 +361,7 @@ VALUES = st.recursive(
 
 
 @pytest.mark.node
+@pytest.mark.slow  # 300 examples, each a round trip through node
 @settings(max_examples=300, deadline=None)
 @given(VALUES)
 def test_output_is_a_fixed_point_of_node_parse_stringify(node: NodeOracle, value: object) -> None:

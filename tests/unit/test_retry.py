@@ -95,7 +95,13 @@ def test_the_failure_clock_over_a_batch_of_outcomes_in_order() -> None:
     from webhookd.domain.retry import GONE_REASON, Outcome, failure_clock
 
     day = 86_400_000
-    fail, ok = (lambda at: Outcome(at, False)), (lambda at: Outcome(at, True))
+
+    def fail(at: int) -> Outcome:
+        return Outcome(at, False)
+
+    def ok(at: int) -> Outcome:
+        return Outcome(at, True)
+
     assert failure_clock(None, [fail(5), fail(9)], day) == (5, None)  # starts at the first
     assert failure_clock(3, [fail(5)], day) == (3, None)  # keeps running
     assert failure_clock(3, [fail(5), ok(6)], day) == (None, None)  # a success resets it

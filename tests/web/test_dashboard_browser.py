@@ -14,15 +14,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 
-from tests.conftest import INGEST_KEY, JWT_SECRET, make_token, wait_until
+from tests import local_http as httpx
+from tests.conftest import INGEST_KEY, JWT_SECRET, Receiver, make_token, wait_until
 from tests.e2e.conftest import Serve, cli_env, webhookd
 from webhookd.domain import signing
-from webhookd.testing import Receiver
 
-pytestmark = pytest.mark.node
+pytestmark = [pytest.mark.node, pytest.mark.browser]
 ROOT = Path(__file__).parents[2]
 SCRIPT = Path(__file__).with_name("dashboard.mjs")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
