@@ -166,6 +166,7 @@ def test_a_batch_holds_1_to_1000_events(client: TestClient) -> None:
         answer = send(client, [item(n) for n in range(count)])
         assert answer.status_code == 400, count
         assert answer.json()["message"].startswith("events: List should have"), answer.json()
+    bad: dict[str, Any]
     for bad in ({}, {"events": {}}, {"events": [1]}):
         answer = client.post("/events/batch", json=bad, headers=KEY)
         assert answer.status_code == 400, bad
