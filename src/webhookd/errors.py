@@ -49,10 +49,12 @@ class KeyReused(Conflict):
     """An idempotency key names an earlier event with other content. `index`: the
     publish's item it was given with (0 for a single event), so a batch can name it."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, window_ms: int) -> None:
+        hours = window_ms / 3_600_000
+        window = f"{hours:g} h" if hours >= 1 else f"{window_ms / 1000:g} s"
         super().__init__(
-            "This idempotency key was used in the last 24 h for a different event or data; "
-            "send a new key for a new event."
+            f"This idempotency key was used in the last {window} for a different event or "
+            "data; send a new key for a new event."
         )
         self.index = index
 

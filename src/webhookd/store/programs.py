@@ -256,7 +256,7 @@ def publish_all(
             seen = None
         if seen is not None:
             if seen["request_hash"] != event.fingerprint:
-                raise KeyReused(index)
+                raise KeyReused(index, window_ms)
             answers.append(Published(seen["id"], seen["deliveries"], created=False))
             continue
         if event.tenant_id not in hooks:
