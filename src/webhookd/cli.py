@@ -93,12 +93,17 @@ def serve(
         lifespan="on",
         server_header=False,
         log_config=None,  # logging is configured above (text or JSON), uvicorn's included
-        http=front.protocol(front.FrontLimits(
-            header_bytes=settings.max_header_bytes, headers=settings.max_headers,
-            header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
-            body_min_rate=settings.body_min_rate, connections=settings.max_connections,
-        )),
-    )  # fmt: skip
+        http=front.protocol(
+            front.FrontLimits(
+                header_bytes=settings.max_header_bytes,
+                headers=settings.max_headers,
+                header_timeout=settings.header_timeout,
+                body_timeout=settings.body_timeout,
+                body_min_rate=settings.body_min_rate,
+                connections=settings.max_connections,
+            )
+        ),
+    )
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -112,8 +117,9 @@ def _check_port_free(host: str, port: int) -> None:
             typer.secho(
                 f"webhookd: cannot listen on {host}:{port} ({exc.strerror}); another "
                 "process has it: stop it, or set WEBHOOKD_PORT (or --port) to a free port",
-                fg="red", err=True,
-            )  # fmt: skip
+                fg="red",
+                err=True,
+            )
             raise typer.Exit(2) from None
 
 
@@ -161,8 +167,9 @@ def worker(
                 loop.add_signal_handler(sig, delivery.stop)
             logging.getLogger("webhookd").info(
                 "worker started on %s, %d in flight at most",
-                settings.database_shown, settings.worker_concurrency,
-            )  # fmt: skip
+                settings.database_shown,
+                settings.worker_concurrency,
+            )
             if settings.metrics_port is None:
                 await delivery.run()
                 return
@@ -335,16 +342,20 @@ def _emit_file(path: str, url: str | None, database_url: str | None) -> None:
     if key is None:
         typer.secho(
             "webhookd emit --file sends through the server: set WEBHOOKD_INGEST_KEY to its "
-            "ingest key", fg="red", err=True,
-        )  # fmt: skip
+            "ingest key",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2)
     base = url or _local_base(settings.host, settings.port)
     try:
         if path == "-":
             events = emitting.read(
-                sys.stdin.buffer, settings.catalog, settings.numbers == "exact",
+                sys.stdin.buffer,
+                settings.catalog,
+                settings.numbers == "exact",
                 settings.max_batch_bytes,
-            )  # fmt: skip
+            )
         else:
             with open(path, "rb") as lines:
                 events = emitting.read(
@@ -355,14 +366,20 @@ def _emit_file(path: str, url: str | None, database_url: str | None) -> None:
             f"cannot read {path}: {exc.strerror}", param_hint="--file"
         ) from None
     except emitting.Refused as exc:
-        typer.secho(f"webhookd: {path}: {emitting.then(str(exc), emitting.NOTHING_SENT)}",
-                    fg="red", err=True)  # fmt: skip
+        typer.secho(
+            f"webhookd: {path}: {emitting.then(str(exc), emitting.NOTHING_SENT)}",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2) from None
     try:
         sent = emitting.send(
-            events, base, key.get_secret_value(), settings.max_batch_bytes,
+            events,
+            base,
+            key.get_secret_value(),
+            settings.max_batch_bytes,
             lambda line: typer.echo(f"webhookd emit: {line}", err=True),
-        )  # fmt: skip
+        )
     except emitting.Refused as exc:
         typer.secho(f"webhookd: {path}: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
@@ -414,17 +431,23 @@ def listen(
         typer.secho(
             "webhookd listen: give the webhook's secret, --secret whsec_… (shown when the "
             "webhook was created), or --no-verify to watch deliveries without checking them",
-            fg="red", err=True,
-        )  # fmt: skip
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2)
     if forward is not None and not forward.startswith(("http://", "https://")):
         raise typer.BadParameter("use an http:// or https:// URL", param_hint="--forward")
     if path is not None and not path.startswith("/"):
         raise typer.BadParameter("a path starts with /, such as /hook", param_hint="--path")
     options = listening.Options(
-        host=host, port=port, secrets=tuple(secret or ()), enforce=not no_verify,
-        path=path, forward=forward, fail_rate=fail_rate,
-    )  # fmt: skip
+        host=host,
+        port=port,
+        secrets=tuple(secret or ()),
+        enforce=not no_verify,
+        path=path,
+        forward=forward,
+        fail_rate=fail_rate,
+    )
     try:
         asyncio.run(listening.run(options, typer.echo))
     except OSError as exc:

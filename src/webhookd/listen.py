@@ -32,8 +32,17 @@ _SCHEME_HEADERS = {
     STANDARD: ("webhook-id", "webhook-timestamp", "webhook-signature"),
 }
 # Hop-by-hop and framing headers are the forwarding client's own business.
-_NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding",
-                  "te", "upgrade", "proxy-connection", "accept-encoding"}  # fmt: skip
+_NOT_FORWARDED = {
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-connection",
+    "accept-encoding",
+}
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,12 @@ def _verdict(body: bytes, headers: Mapping[str, str], options: Options) -> _Verd
         if subset:
             try:
                 check_signature(
-                    body, subset, options.secrets, tolerance=options.tolerance,
+                    body,
+                    subset,
+                    options.secrets,
+                    tolerance=options.tolerance,
                     allow_seed_only=True,  # each scheme alone, for the line's marks
-                )  # fmt: skip
+                )
                 marks.append(f"{scheme} ✓")
             except WebhookVerificationError:
                 marks.append(f"{scheme} ✗")

@@ -28,32 +28,40 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.deliveries = Counter(
-            "webhookd_deliveries", "Delivery attempts by what they led to: delivered, "
+            "webhookd_deliveries",
+            "Delivery attempts by what they led to: delivered, "
             "retry (another attempt is scheduled) or failed (no more attempts).",
-            ["outcome"], registry=r,
-        )  # fmt: skip
+            ["outcome"],
+            registry=r,
+        )
         self.attempt_seconds = Histogram(
-            "webhookd_attempt_duration_seconds", "Time from connect to the receiver's answer.",
-            buckets=_ATTEMPT_BUCKETS, registry=r,
-        )  # fmt: skip
+            "webhookd_attempt_duration_seconds",
+            "Time from connect to the receiver's answer.",
+            buckets=_ATTEMPT_BUCKETS,
+            registry=r,
+        )
         self.retries = Counter(
             "webhookd_retries_scheduled", "Failed attempts that scheduled another.", registry=r
         )
         self.requests = Counter(
-            "webhookd_http_requests", "API requests by route template, method and status.",
-            ["route", "method", "status"], registry=r,
-        )  # fmt: skip
+            "webhookd_http_requests",
+            "API requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
         self.queue: dict[str, Gauge] = {}
         self.health: Gauge | None = None
         if queue:
             self.queue = {
                 "pending": Gauge(
                     "webhookd_queue_pending",
-                    "Deliveries waiting: due now or scheduled for a retry.", registry=r,
+                    "Deliveries waiting: due now or scheduled for a retry.",
+                    registry=r,
                 ),
                 "due": Gauge(
                     "webhookd_queue_due",
-                    "Deliveries due now and not in flight (the backlog).", registry=r,
+                    "Deliveries due now and not in flight (the backlog).",
+                    registry=r,
                 ),
                 "oldest_due": Gauge(
                     "webhookd_queue_oldest_due_seconds",
@@ -62,14 +70,16 @@ class Metrics:
                 ),
                 "auto_disabled": Gauge(
                     "webhookd_webhooks_auto_disabled",
-                    "Webhooks webhookd disabled (failing too long, or the receiver "
-                    "answered 410).", registry=r,
+                    "Webhooks webhookd disabled (failing too long, or the receiver answered 410).",
+                    registry=r,
                 ),
-            }  # fmt: skip
+            }
             self.health = Gauge(
-                "webhookd_webhooks_health", "Enabled webhooks by health (paused: circuit open).",
-                ["status"], registry=r,
-            )  # fmt: skip
+                "webhookd_webhooks_health",
+                "Enabled webhooks by health (paused: circuit open).",
+                ["status"],
+                registry=r,
+            )
 
     def attempt(self, outcome: str, duration_ms: int) -> None:
         """One attempt ended: `outcome` is delivered, retry or failed."""
@@ -85,14 +95,19 @@ class Metrics:
         """The text exposition. Queue gauges show `queue`, or NaN when it could not be
         read (the database is down): a stale value would look healthy."""
         if self.queue:
-            values = {"pending": math.nan, "due": math.nan, "oldest_due": math.nan,
-                      "auto_disabled": math.nan}  # fmt: skip
+            values = {
+                "pending": math.nan,
+                "due": math.nan,
+                "oldest_due": math.nan,
+                "auto_disabled": math.nan,
+            }
             if queue is not None:
                 values = {
-                    "pending": queue.pending, "due": queue.due,
+                    "pending": queue.pending,
+                    "due": queue.due,
                     "oldest_due": queue.oldest_due_ms / 1000,
                     "auto_disabled": queue.auto_disabled,
-                }  # fmt: skip
+                }
             for name, value in values.items():
                 self.queue[name].set(value)
         if self.health is not None:

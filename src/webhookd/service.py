@@ -255,9 +255,14 @@ class Service:
     ) -> AuditEntry:
         now = self.now()
         return AuditEntry(
-            id=ids.new_id(ids.AUDIT, now), tenant_id=tenant_id, actor=actor, action=action,
-            webhook_id=webhook_id, at=now, details=dict(details),
-        )  # fmt: skip
+            id=ids.new_id(ids.AUDIT, now),
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            webhook_id=webhook_id,
+            at=now,
+            details=dict(details),
+        )
 
     async def audit_log(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
         if before is not None and not ids.is_valid(before, ids.AUDIT):
@@ -420,9 +425,13 @@ def new_event(
         else fingerprint(event_type, data)
     )
     return Event(
-        id=event_id, tenant_id=tenant_id, type=event_type, body=body, created_at=now_ms,
+        id=event_id,
+        tenant_id=tenant_id,
+        type=event_type,
+        body=body,
+        created_at=now_ms,
         fingerprint=fingerprinted,
-    )  # fmt: skip
+    )
 
 
 def fingerprint(event_type: str, data: Any) -> str:

@@ -23,8 +23,11 @@ from webhookd.web import routes as page_routes
 # FastAPI's OpenTelemetry layer asks for the global providers on every request; webhookd
 # exports Prometheus metrics and structured logs instead, so it is switched off.
 NO_TELEMETRY: TelemetryConfig = {
-    "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
-}  # fmt: skip
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def create_app(
@@ -40,10 +43,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings, now, measured) as (db, sender, worker):
             app.state.service = Service(
-                db, sender, settings.catalog, now,
-                sealer=settings.sealer, policy=settings.network_policy,
+                db,
+                sender,
+                settings.catalog,
+                now,
+                sealer=settings.sealer,
+                policy=settings.network_policy,
                 max_webhooks=settings.max_webhooks_per_tenant,
-            )  # fmt: skip
+            )
             task = asyncio.create_task(worker.run()) if run_worker else None
             try:
                 yield
@@ -119,9 +126,15 @@ async def runtime(
         try:
             limits = worker_limits(settings)
             worker = Worker(
-                db, sender, settings.retry_policy, limits,
-                sealer=settings.sealer, now=now, metrics=metrics, breaker=settings.breaker,
-            )  # fmt: skip
+                db,
+                sender,
+                settings.retry_policy,
+                limits,
+                sealer=settings.sealer,
+                now=now,
+                metrics=metrics,
+                breaker=settings.breaker,
+            )
             yield db, sender, worker
         finally:
             await sender.close()

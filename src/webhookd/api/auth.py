@@ -252,8 +252,12 @@ class JwksKeys:
                 data = await asyncio.to_thread(self._fetch)
                 keys = jwt.PyJWKSet.from_dict(data).keys
             except (OSError, ValueError, jwt.PyJWTError) as exc:
-                log.warning("cannot refresh JWKS from %s (%s); keeping %d cached keys",
-                            self.url, exc, len(self._keys))  # fmt: skip
+                log.warning(
+                    "cannot refresh JWKS from %s (%s); keeping %d cached keys",
+                    self.url,
+                    exc,
+                    len(self._keys),
+                )
                 return
             self._keys = {k.key_id: k.key for k in keys if k.key_id}
 

@@ -17,30 +17,56 @@ EVENTS = ["verification.completed", "verification.failed"]
 
 HEALTHY = {"status": "healthy", "failingSince": None, "consecutiveFailures": 0, "nextProbeAt": None}
 WEBHOOK = {
-    "id": WH, "url": URL, "events": EVENTS, "description": "Production webhook",
-    "active": True, "createdAt": CREATED, "lastTriggeredAt": TRIGGERED, "disabledReason": None,
-    "rateLimit": None, "health": HEALTHY,
-}  # fmt: skip
+    "id": WH,
+    "url": URL,
+    "events": EVENTS,
+    "description": "Production webhook",
+    "active": True,
+    "createdAt": CREATED,
+    "lastTriggeredAt": TRIGGERED,
+    "disabledReason": None,
+    "rateLimit": None,
+    "health": HEALTHY,
+}
 # A webhook whose endpoint stopped answering: its circuit is open until the probe.
 PAUSED = {
-    **WEBHOOK, "id": "wh_def456", "url": "https://your-app.com/webhooks/eu",
-    "description": "Production (EU)", "rateLimit": 50,
-    "health": {"status": "paused", "failingSince": "2025-06-10T15:20:00.000Z",
-               "consecutiveFailures": 5, "nextProbeAt": "2025-06-10T15:22:30.000Z"},
-}  # fmt: skip
-DELIVERY = {
-    "id": DLV, "eventId": EVT, "event": "verification.completed", "status": "delivered",
-    "attempts": 1, "inFlight": False, "createdAt": TRIGGERED,
-    "lastAttemptAt": "2025-06-10T15:22:00.041Z", "lastHttpStatus": 200, "nextAttemptAt": None,
-}  # fmt: skip
-ATTEMPT = {
-    "attemptedAt": "2025-06-10T15:22:00.041Z", "durationMs": 38, "httpStatus": 200,
-    "error": None, "responseExcerpt": "OK",
-    "requestHeaders": {
-        "Content-Type": "application/json", "X-PacSpace-Event": "verification.completed",
-        "X-PacSpace-Delivery": DLV, "X-PacSpace-Timestamp": "1749568920",
+    **WEBHOOK,
+    "id": "wh_def456",
+    "url": "https://your-app.com/webhooks/eu",
+    "description": "Production (EU)",
+    "rateLimit": 50,
+    "health": {
+        "status": "paused",
+        "failingSince": "2025-06-10T15:20:00.000Z",
+        "consecutiveFailures": 5,
+        "nextProbeAt": "2025-06-10T15:22:30.000Z",
     },
-}  # fmt: skip
+}
+DELIVERY = {
+    "id": DLV,
+    "eventId": EVT,
+    "event": "verification.completed",
+    "status": "delivered",
+    "attempts": 1,
+    "inFlight": False,
+    "createdAt": TRIGGERED,
+    "lastAttemptAt": "2025-06-10T15:22:00.041Z",
+    "lastHttpStatus": 200,
+    "nextAttemptAt": None,
+}
+ATTEMPT = {
+    "attemptedAt": "2025-06-10T15:22:00.041Z",
+    "durationMs": 38,
+    "httpStatus": 200,
+    "error": None,
+    "responseExcerpt": "OK",
+    "requestHeaders": {
+        "Content-Type": "application/json",
+        "X-PacSpace-Event": "verification.completed",
+        "X-PacSpace-Delivery": DLV,
+        "X-PacSpace-Timestamp": "1749568920",
+    },
+}
 
 
 def _ok(status: int, data: Any) -> dict[str, Any]:
@@ -305,12 +331,15 @@ def install(schema: dict[str, Any]) -> dict[str, Any]:
             for code, message in errors_for(method, path).items():
                 answers[str(code)] = {
                     "description": HTTPStatus(code).phrase,
-                    "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Error"},
-                        "example": {
-                            "statusCode": code, "message": message,
-                            "error": HTTPStatus(code).phrase,
-                        },
-                    }},
-                }  # fmt: skip
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/Error"},
+                            "example": {
+                                "statusCode": code,
+                                "message": message,
+                                "error": HTTPStatus(code).phrase,
+                            },
+                        }
+                    },
+                }
     return schema

@@ -45,10 +45,10 @@ def _answer(status: int, reason: str, message: str) -> bytes:
 
 
 TOO_LARGE = _answer(
-    431, "Request Header Fields Too Large",
-    "The request line and headers are too large (WEBHOOKD_MAX_HEADER_BYTES, "
-    "WEBHOOKD_MAX_HEADERS).",
-)  # fmt: skip
+    431,
+    "Request Header Fields Too Large",
+    "The request line and headers are too large (WEBHOOKD_MAX_HEADER_BYTES, WEBHOOKD_MAX_HEADERS).",
+)
 TOO_SLOW = _answer(408, "Request Timeout", "The request did not arrive in time.")
 TOO_MANY = _answer(503, "Service Unavailable", "Too many open connections; try again shortly.")
 
@@ -77,9 +77,11 @@ class Front(HttpToolsProtocol):
             now = time.monotonic()
             if now - self.state["refused_logged"] > 60:
                 self.state["refused_logged"] = now
-                log.warning("%d connections open, the most allowed "
-                            "(WEBHOOKD_MAX_CONNECTIONS): refusing new ones with 503",
-                            self.state["open"])  # fmt: skip
+                log.warning(
+                    "%d connections open, the most allowed "
+                    "(WEBHOOKD_MAX_CONNECTIONS): refusing new ones with 503",
+                    self.state["open"],
+                )
             transport.write(TOO_MANY)
             transport.close()
             return

@@ -73,6 +73,9 @@ class Recover(_Strict):
 
 class RotateSecret(_Strict):
     graceSeconds: int | None = Field(
-        None, ge=0, le=7 * 86400, examples=[86400],
+        None,
+        ge=0,
+        le=7 * 86400,
+        examples=[86400],
         description="How long the old secret keeps signing too (default 24 h; 0 = stop now).",
-    )  # fmt: skip
+    )

@@ -169,10 +169,16 @@ async def audit_log(
     found = await service.audit_log(tenant, cursor, limit + 1)
     page = found[:limit]
     data = [
-        {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action,
-         "webhookId": e.webhook_id, "details": e.details}
+        {
+            "id": e.id,
+            "at": iso(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "webhookId": e.webhook_id,
+            "details": e.details,
+        }
         for e in page
-    ]  # fmt: skip
+    ]
     more = len(found) > limit
     return responses.Json(
         {"statusCode": 200, "data": data, "nextCursor": page[-1].id if more else None}

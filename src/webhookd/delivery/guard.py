@@ -76,6 +76,12 @@ class GuardedResolver(AbstractResolver):
 
 def _result(hostname: str, host: str, port: int, version: int) -> ResolveResult:
     family = socket.AF_INET6 if version == 6 else socket.AF_INET
-    result: Any = {"hostname": hostname, "host": host, "port": port, "family": family,
-                   "proto": 0, "flags": socket.AI_NUMERICHOST}  # fmt: skip
+    result: Any = {
+        "hostname": hostname,
+        "host": host,
+        "port": port,
+        "family": family,
+        "proto": 0,
+        "flags": socket.AI_NUMERICHOST,
+    }
     return result  # type: ignore[no-any-return]

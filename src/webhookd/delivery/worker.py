@@ -351,13 +351,18 @@ class Worker:
             # The lease expires and the delivery is claimed again: at-least-once.
             log.warning("settle of %s failed: %s", job.delivery_id, exc.message)
         except Exception:
-            log.exception("delivery %s failed unexpectedly; it is retried when its lease ends",
-                          job.delivery_id)  # fmt: skip
+            log.exception(
+                "delivery %s failed unexpectedly; it is retried when its lease ends",
+                job.delivery_id,
+            )
 
     async def _attempt(self, job: Job) -> Settlement:
         if not job.webhook_active:
-            log.info("delivery=%s webhook=%s outcome=failed reason=webhook-disabled",
-                     job.delivery_id, job.webhook_id)  # fmt: skip
+            log.info(
+                "delivery=%s webhook=%s outcome=failed reason=webhook-disabled",
+                job.delivery_id,
+                job.webhook_id,
+            )
             return Settlement(job, None, DeliveryStatus.FAILED)
         started = self.now()
         secrets = [self._open(job.secret)] + [
@@ -374,16 +379,27 @@ class Worker:
         outcome = OUTCOMES[decision.status]
         self.metrics.attempt(outcome, result.duration_ms)
         fields = {
-            "delivery_id": job.delivery_id, "webhook_id": job.webhook_id,
-            "event_type": job.event_type, "attempt": attempt_no, "http_status": result.http_status,
-            "duration_ms": result.duration_ms, "outcome": outcome, "error": result.error,
-        }  # fmt: skip
+            "delivery_id": job.delivery_id,
+            "webhook_id": job.webhook_id,
+            "event_type": job.event_type,
+            "attempt": attempt_no,
+            "http_status": result.http_status,
+            "duration_ms": result.duration_ms,
+            "outcome": outcome,
+            "error": result.error,
+        }
         log.info(
             "delivery=%s webhook=%s event=%s attempt=%d http_status=%s duration_ms=%d outcome=%s%s",
-            job.delivery_id, job.webhook_id, job.event_type, attempt_no, result.http_status,
-            result.duration_ms, outcome, f" error={result.error!r}" if result.error else "",
+            job.delivery_id,
+            job.webhook_id,
+            job.event_type,
+            attempt_no,
+            result.http_status,
+            result.duration_ms,
+            outcome,
+            f" error={result.error!r}" if result.error else "",
             extra=fields,
-        )  # fmt: skip
+        )
         return Settlement(
             job,
             Attempt(job.delivery_id, started, result, headers),
@@ -419,6 +435,9 @@ class Worker:
                 break
             await asyncio.sleep(0.05)  # let claims and API writes in between batches
         if total:
-            log.info("retention purge removed %d events older than %d days",
-                     total, self.limits.retention_ms // 86_400_000)  # fmt: skip
+            log.info(
+                "retention purge removed %d events older than %d days",
+                total,
+                self.limits.retention_ms // 86_400_000,
+            )
         return total

@@ -114,9 +114,14 @@ class PostgresStore(ProgramStore):
 
     async def _create_pool(self, **settings: str) -> asyncpg.Pool:
         pool: asyncpg.Pool = await asyncpg.create_pool(
-            self._dsn, min_size=1, max_size=self._pool_size, timeout=self._timeout,
-            command_timeout=60, server_settings={**self._settings, **settings}, reset=_keep,
-        )  # fmt: skip
+            self._dsn,
+            min_size=1,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            command_timeout=60,
+            server_settings={**self._settings, **settings},
+            reset=_keep,
+        )
         return pool
 
     async def open(self) -> None:
@@ -145,8 +150,10 @@ class PostgresStore(ProgramStore):
                         await conn.execute(migration.sql)
                         await conn.execute(
                             "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
-                            migration.version, migration.name, clock.system_clock(),
-                        )  # fmt: skip
+                            migration.version,
+                            migration.name,
+                            clock.system_clock(),
+                        )
             finally:
                 await conn.execute(
                     "SELECT pg_advisory_unlock(hashtext($1))", f"webhookd:{self._schema}"

@@ -147,10 +147,17 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
                 "(WEBHOOKD_MAX_WEBHOOKS_PER_TENANT); delete one it no longer needs first."
             )
     yield from execute(
-        Q.INSERT_WEBHOOK, id=w.id, tenant=w.tenant_id, url=w.url,
-        events=rows.dump_events(w.events), description=w.description, secret=w.secret,
-        active=w.active, created_at=w.created_at, rate_limit=w.rate_limit,
-    )  # fmt: skip
+        Q.INSERT_WEBHOOK,
+        id=w.id,
+        tenant=w.tenant_id,
+        url=w.url,
+        events=rows.dump_events(w.events),
+        description=w.description,
+        secret=w.secret,
+        active=w.active,
+        created_at=w.created_at,
+        rate_limit=w.rate_limit,
+    )
     return True
 
 
@@ -169,9 +176,14 @@ def update_webhook(
 ) -> Program[Webhook | None]:
     events = None if changes.events is None else rows.dump_events(changes.events)
     yield from execute(
-        Q.UPDATE_WEBHOOK, tenant=tenant_id, id=webhook_id, url=changes.url, events=events,
-        description=changes.description, rate_limit=changes.rate_limit,
-    )  # fmt: skip
+        Q.UPDATE_WEBHOOK,
+        tenant=tenant_id,
+        id=webhook_id,
+        url=changes.url,
+        events=events,
+        description=changes.description,
+        rate_limit=changes.rate_limit,
+    )
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
@@ -201,9 +213,12 @@ def rotate_secret(
         still_valid += [old for old in current.old_secrets if old.until > now_ms]
     kept = tuple(still_valid[:MAX_OLD_SECRETS])
     yield from execute(
-        Q.ROTATE_SECRET, tenant=tenant_id, id=webhook_id, secret=sealed,
+        Q.ROTATE_SECRET,
+        tenant=tenant_id,
+        id=webhook_id,
+        secret=sealed,
         old_secrets=rows.dump_old_secrets(kept),
-    )  # fmt: skip
+    )
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
@@ -215,9 +230,11 @@ def reseal(transform: Callable[[str], str]) -> Program[int]:
             OldSecret(transform(o.sealed), o.until) for o in rows.old_secrets(row["old_secrets"])
         )
         yield from execute(
-            Q.SET_SECRETS, id=row["id"], secret=transform(row["secret"]),
+            Q.SET_SECRETS,
+            id=row["id"],
+            secret=transform(row["secret"]),
             old_secrets=rows.dump_old_secrets(old),
-        )  # fmt: skip
+        )
     return len(found)
 
 
@@ -270,16 +287,19 @@ def publish_all(
         answers.append(Published(event.id, len(targets), created=True))
         if key is not None:  # a later item with this key answers this event
             earlier[(event.tenant_id, key)] = {
-                "id": event.id, "deliveries": len(targets), "created_at": event.created_at,
+                "id": event.id,
+                "deliveries": len(targets),
+                "created_at": event.created_at,
                 "request_hash": event.fingerprint,
-            }  # fmt: skip
+            }
     if events:
         yield from many(Q.INSERT_EVENTS, events)
     if fan_out:
         delivery_id = ids.ascending(ids.DELIVERY)
-        yield from many(Q.INSERT_DELIVERY, [
-            rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out
-        ])  # fmt: skip
+        yield from many(
+            Q.INSERT_DELIVERY,
+            [rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out],
+        )
     return answers
 
 
@@ -298,9 +318,15 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     only = None
     if request.unproven_slots is not None and request.unproven_slots <= 0:
         only = _json(sorted(request.proven - full))
-    due = yield from fetch_all(Q.DUE, now=now, excluded=_json(sorted(full)), only=only,
-                     **due_rooms(request, busy), retry_limit=retry_room * 4,
-                     first_limit=first_limit)  # fmt: skip
+    due = yield from fetch_all(
+        Q.DUE,
+        now=now,
+        excluded=_json(sorted(full)),
+        only=only,
+        **due_rooms(request, busy),
+        retry_limit=retry_room * 4,
+        first_limit=first_limit,
+    )
     budget, probing, buckets = yield from _held_back(due, now)
     pick = rows.FairPick(request.cap, busy, budget, request.unproven_slots, request.proven)
     picked = pick.take([row for row in due if row["retry"]], retry_room)
@@ -319,9 +345,15 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
         # retry lane that fills a webhook with a backlog of first attempts). What the
         # first look took stays taken (the pick has counted it: caps, tokens, a probe)
         # and is read again, so each webhook's room is read as it was before it.
-        due = yield from fetch_all(Q.DUE, now=now, excluded=_json(sorted(full | filled)), only=only,
-                         **due_rooms(request, after_retries), retry_limit=0,
-                         first_limit=room * 4)  # fmt: skip
+        due = yield from fetch_all(
+            Q.DUE,
+            now=now,
+            excluded=_json(sorted(full | filled)),
+            only=only,
+            **due_rooms(request, after_retries),
+            retry_limit=0,
+            first_limit=room * 4,
+        )
         _, more_probing, more_buckets = yield from _held_back(due, now, budget)
         probing |= more_probing
         buckets.update(more_buckets)
@@ -331,16 +363,23 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     wake_at = _hold(buckets, pick.taken, now)
     used = sorted(w for w in set(buckets) | probing if pick.taken.get(w))
     if used:
-        yield from many(Q.WEBHOOK_CLAIMED, [
-            {"tokens": buckets[w][1] - pick.taken[w] if w in buckets else None,
-             "at": now if w in buckets else None,
-             "probe_until": now + request.lease_ms if w in probing else None, "id": w}
-            for w in used
-        ])  # fmt: skip
+        yield from many(
+            Q.WEBHOOK_CLAIMED,
+            [
+                {
+                    "tokens": buckets[w][1] - pick.taken[w] if w in buckets else None,
+                    "at": now if w in buckets else None,
+                    "probe_until": now + request.lease_ms if w in probing else None,
+                    "id": w,
+                }
+                for w in used
+            ],
+        )
     if not picked:
         return Claimed([], wake_at)
-    leased = yield from fetch_all(Q.LEASE_JOBS, until=now + request.lease_ms, token=token,
-                        ids=_json(picked))  # fmt: skip
+    leased = yield from fetch_all(
+        Q.LEASE_JOBS, until=now + request.lease_ms, token=token, ids=_json(picked)
+    )
     return Claimed([rows.job(row, token, row["webhook_id"] in probing) for row in leased], wake_at)
 
 
@@ -446,10 +485,13 @@ def _circuits(
         now[w] = breaker.after(state, s.attempt.result, s.attempt.attempted_at, s.job.probe)
     changed = [(w, c) for w, c in sorted(now.items()) if c != before.get(w, circuit.CLOSED)]
     if changed:
-        yield from many(Q.SET_CIRCUIT, [
-            {"failures": c.failures, "trips": c.trips, "until": c.until, "id": w}
-            for w, c in changed
-        ])  # fmt: skip
+        yield from many(
+            Q.SET_CIRCUIT,
+            [
+                {"failures": c.failures, "trips": c.trips, "until": c.until, "id": w}
+                for w, c in changed
+            ],
+        )
 
 
 def _webhook_clocks(
@@ -484,10 +526,14 @@ def _webhook_clocks(
         disabled = yield from fetch_one(Q.DISABLE_WEBHOOK, id=webhook_id, reason=reason)
         if disabled is not None:
             entry = AuditEntry(
-                id=ids.new_id(ids.AUDIT, at), tenant_id=disabled["tenant_id"],
-                actor="webhookd", action="webhook.auto_disabled", webhook_id=webhook_id,
-                at=at, details={"reason": reason},
-            )  # fmt: skip
+                id=ids.new_id(ids.AUDIT, at),
+                tenant_id=disabled["tenant_id"],
+                actor="webhookd",
+                action="webhook.auto_disabled",
+                webhook_id=webhook_id,
+                at=at,
+                details={"reason": reason},
+            )
             yield from execute(Q.INSERT_AUDIT, rows.audit_params(entry))
 
 
@@ -579,10 +625,12 @@ def queue_stats(now_ms: int) -> Program[QueueStats]:
     oldest = queue["oldest"]
     waited = now_ms - oldest if oldest is not None and oldest <= now_ms else 0
     return QueueStats(
-        pending=int(queue["pending"]), due=int(queue["due"]), oldest_due_ms=int(waited),
+        pending=int(queue["pending"]),
+        due=int(queue["due"]),
+        oldest_due_ms=int(waited),
         auto_disabled=int(webhooks["disabled"]),
         health={status: int(health[status]) for status in ("healthy", "failing", "paused")},
-    )  # fmt: skip
+    )
 
 
 def purge(before_ms: int, batch: int) -> Program[int]:

@@ -108,10 +108,15 @@ def job(row: Row, token: str, probe: bool = False) -> Job:
 
 def event_params(event: Event, key: str | None, deliveries: int) -> dict[str, Any]:
     return {
-        "id": event.id, "tenant": event.tenant_id, "type": event.type, "body": event.body,
-        "key": key, "request_hash": event.fingerprint, "deliveries": deliveries,
+        "id": event.id,
+        "tenant": event.tenant_id,
+        "type": event.type,
+        "body": event.body,
+        "key": key,
+        "request_hash": event.fingerprint,
+        "deliveries": deliveries,
         "created_at": event.created_at,
-    }  # fmt: skip
+    }
 
 
 def delivery_params(
@@ -124,29 +129,41 @@ def delivery_params(
 ) -> dict[str, Any]:
     return {
         "id": delivery_id or ids.new_id(ids.DELIVERY, event.created_at),
-        "event_id": event.id, "webhook_id": webhook_id, "tenant": event.tenant_id,
-        "type": event.type, "status": status.value, "attempts": attempts,
-        "at": event.created_at, "manual": manual,
-    }  # fmt: skip
+        "event_id": event.id,
+        "webhook_id": webhook_id,
+        "tenant": event.tenant_id,
+        "type": event.type,
+        "status": status.value,
+        "attempts": attempts,
+        "at": event.created_at,
+        "manual": manual,
+    }
 
 
 def attempt_params(attempt: Attempt) -> dict[str, Any]:
     r = attempt.result
     return {
-        "delivery_id": attempt.delivery_id, "at": attempt.attempted_at,
-        "duration_ms": r.duration_ms, "http_status": r.http_status, "error": r.error,
-        "excerpt": r.response_excerpt, "headers": orjson.dumps(attempt.request_headers).decode(),
-    }  # fmt: skip
+        "delivery_id": attempt.delivery_id,
+        "at": attempt.attempted_at,
+        "duration_ms": r.duration_ms,
+        "http_status": r.http_status,
+        "error": r.error,
+        "excerpt": r.response_excerpt,
+        "headers": orjson.dumps(attempt.request_headers).decode(),
+    }
 
 
 def settle_params(s: Settlement) -> dict[str, Any]:
     a = s.attempt
     return {
-        "status": s.status.value, "next_at": s.next_attempt_at, "attempted": int(a is not None),
+        "status": s.status.value,
+        "next_at": s.next_attempt_at,
+        "attempted": int(a is not None),
         "at": None if a is None else a.attempted_at,
         "http_status": None if a is None else a.result.http_status,
-        "id": s.job.delivery_id, "token": s.job.lease_token,
-    }  # fmt: skip
+        "id": s.job.delivery_id,
+        "token": s.job.lease_token,
+    }
 
 
 class FairPick:
@@ -193,14 +210,23 @@ class FairPick:
 
 def audit_params(entry: AuditEntry) -> dict[str, Any]:
     return {
-        "id": entry.id, "tenant": entry.tenant_id, "actor": entry.actor, "action": entry.action,
-        "webhook_id": entry.webhook_id, "details": orjson.dumps(entry.details).decode(),
+        "id": entry.id,
+        "tenant": entry.tenant_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "webhook_id": entry.webhook_id,
+        "details": orjson.dumps(entry.details).decode(),
         "at": entry.at,
-    }  # fmt: skip
+    }
 
 
 def audit(row: Row) -> AuditEntry:
     return AuditEntry(
-        id=row["id"], tenant_id=row["tenant_id"], actor=row["actor"], action=row["action"],
-        webhook_id=row["webhook_id"], at=row["at"], details=orjson.loads(row["details"]),
-    )  # fmt: skip
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        actor=row["actor"],
+        action=row["action"],
+        webhook_id=row["webhook_id"],
+        at=row["at"],
+        details=orjson.loads(row["details"]),
+    )
