@@ -10,7 +10,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.telemetry import TelemetryConfig
 
 from webhookd import __version__, store
-from webhookd.api import auth, deliveries, events, examples, limits, ops, responses, webhooks
+from webhookd.api import (
+    auth,
+    deliveries,
+    events,
+    examples,
+    gate,
+    limits,
+    ops,
+    responses,
+    webhooks,
+)
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
@@ -92,24 +102,19 @@ def create_app(
     app.include_router(events.router)
     app.include_router(ops.router)
     app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
-    # Outermost last: authenticate first, then bound the body, then route.
-    app.add_middleware(
-        limits.BodyLimit,
-        events_limit=settings.max_event_bytes,
-        batch_limit=settings.max_batch_bytes,
-    )
     ingest_key = settings.ingest_key
     app.add_middleware(
-        auth.RequireIngestKey,
-        key=None if ingest_key is None else ingest_key.get_secret_value(),
-        limit=ratelimit.Limit.parse(settings.events_rate_limit),
+        gate.Gate,
+        metrics=measured,
+        tenants=auth.TenantCheck(
+            authenticator, ratelimit.Limit.parse(settings.dashboard_rate_limit)
+        ),
+        ingest=auth.IngestCheck(
+            None if ingest_key is None else ingest_key.get_secret_value(),
+            ratelimit.Limit.parse(settings.events_rate_limit),
+        ),
+        bodies=limits.BodyCaps(settings.max_event_bytes, settings.max_batch_bytes),
     )
-    app.add_middleware(
-        auth.RequireTenant,
-        authenticator=authenticator,
-        limit=ratelimit.Limit.parse(settings.dashboard_rate_limit),
-    )
-    app.add_middleware(ops.CountRequests, metrics=measured)
     return app
 
 

@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from webhookd.api import responses
 from webhookd.config import Settings
@@ -145,19 +145,17 @@ def _encodable(text: str) -> bool:
     return "\x00" not in text
 
 
-class RequireTenant:
-    """ASGI middleware: every `/dashboard` request is authenticated before anything else,
-    its body included, is read. The tenant lands in `request.state.tenant`."""
+class TenantCheck:
+    """Every `/dashboard` request is authenticated before anything else, its body
+    included, is read (api/gate.py). The tenant lands in `request.state.tenant`."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, limit: ratelimit.Limit) -> None:
-        self.app = app
+    def __init__(self, authenticator: Authenticator, limit: ratelimit.Limit) -> None:
         self.authenticator = authenticator
         self.buckets = ratelimit.Buckets(limit)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/dashboard"):
-            await self.app(scope, receive, send)
-            return
+    async def check(self, scope: Scope) -> JSONResponse | None:
+        """The refusal to send (401, 429), or None with the tenant and actor in the
+        request's state."""
         header = Headers(scope=scope).get("authorization", "")
         scheme, _, token = header.partition(" ")
         try:
@@ -167,45 +165,37 @@ class RequireTenant:
                 )
             tenant, actor = await self.authenticator.identify(token.strip())
         except Unauthenticated as exc:
-            answer = responses.error(401, exc.message, {"WWW-Authenticate": "Bearer"})
-            await answer(scope, receive, send)
-            return
+            return responses.error(401, exc.message, {"WWW-Authenticate": "Bearer"})
         wait = self.buckets.take(tenant, time.monotonic())
         if wait:
-            await _throttled("Too many requests for this tenant", wait)(scope, receive, send)
-            return
+            return _throttled("Too many requests for this tenant", wait)
         state = scope.setdefault("state", {})
         state["tenant"], state["actor"] = tenant, actor
-        await self.app(scope, receive, send)
+        return None
 
 
-class RequireIngestKey:
-    """ASGI middleware: `POST /events` and `POST /events/batch` show the ingest key
-    (`X-Api-Key`) before the body is read or parsed, and are rate limited per key (a
-    batch is one request: its body limit bounds what one request may cost)."""
+class IngestCheck:
+    """`POST /events` and `POST /events/batch` show the ingest key (`X-Api-Key`) before
+    the body is read or parsed (api/gate.py), and are rate limited per key (a batch is
+    one request: its body limit bounds what one request may cost)."""
 
-    def __init__(self, app: ASGIApp, key: str | None, limit: ratelimit.Limit) -> None:
-        self.app = app
+    def __init__(self, key: str | None, limit: ratelimit.Limit) -> None:
         self.key = None if key is None else key.encode()
         self.buckets = ratelimit.Buckets(limit)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") not in INGEST_PATHS:
-            await self.app(scope, receive, send)
-            return
+    def check(self, scope: Scope) -> JSONResponse | None:
+        """The refusal to send (401, 429), or None."""
         shown = Headers(scope=scope).get("x-api-key")
         if self.key is None:
-            message = "Event ingestion is off: set WEBHOOKD_INGEST_KEY on the server."
-        elif shown is None or not hmac.compare_digest(shown.encode(), self.key):
-            message = "Missing or wrong X-Api-Key header: send the ingest key."
-        else:
-            wait = self.buckets.take("ingest", time.monotonic())
-            if wait:
-                await _throttled("Too many events for this ingest key", wait)(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
-            return
-        await responses.error(401, message)(scope, receive, send)
+            return responses.error(
+                401, "Event ingestion is off: set WEBHOOKD_INGEST_KEY on the server."
+            )
+        if shown is None or not hmac.compare_digest(shown.encode(), self.key):
+            return responses.error(401, "Missing or wrong X-Api-Key header: send the ingest key.")
+        wait = self.buckets.take("ingest", time.monotonic())
+        if wait:
+            return _throttled("Too many events for this ingest key", wait)
+        return None
 
 
 def _throttled(what: str, wait: float) -> JSONResponse:

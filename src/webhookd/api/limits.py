@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import orjson
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from webhookd.api.responses import error_body
 from webhookd.errors import Invalid
@@ -27,11 +27,8 @@ class Cap:
     advice: str = "send a smaller body"
 
 
-class BodyLimit:
-    def __init__(
-        self, app: ASGIApp, events_limit: int, batch_limit: int = DEFAULT_MAX_BATCH
-    ) -> None:
-        self.app = app
+class BodyCaps:
+    def __init__(self, events_limit: int, batch_limit: int = DEFAULT_MAX_BATCH) -> None:
         self.caps = {
             "/events": Cap(events_limit),
             "/events/batch": Cap(batch_limit, 413, "send fewer events per batch"),
@@ -41,36 +38,33 @@ class BodyLimit:
     def limit_for(self, path: str) -> Cap:
         return self.caps.get(path.rstrip("/"), self.dashboard)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
+    async def read(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once the request is answered (larger than its route's
+        cap, declared or sent) or the client has gone away."""
         cap = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > cap.size:
             await self._reject(send, cap)
-            return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > cap.size:
-                await self._reject(send, cap)
-                return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+            return None
+        message = await receive()
+        body: bytes | bytearray = message.get("body", b"")
+        if message.get("more_body", False):  # more than one chunk: collect them
+            body = bytearray(body)
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > cap.size:
+                    break
+        elif message["type"] == "http.disconnect":
+            return None
+        if len(body) > cap.size:
+            await self._reject(send, cap)
+            return None
+        return bytes(body)
 
     @staticmethod
     async def _reject(send: Send, cap: Cap) -> None:

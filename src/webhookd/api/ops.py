@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webhookd import metrics
 from webhookd.api import responses
@@ -40,30 +39,3 @@ async def prometheus(request: Request) -> Response:
     except Unavailable:
         queue = None  # the counters still tell something while the database is away
     return Response(measured.render(queue), media_type=metrics.CONTENT_TYPE)
-
-
-class CountRequests:
-    """ASGI middleware: count every request by route template (never the raw path, whose
-    ids would make a new series per webhook), method and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unrouted"
-            self.metrics.request(route, scope["method"], status)
