@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from webhookd.delivery.turns import Turns
 from webhookd.domain import clock as clock_
 from webhookd.domain import flow, retry
 from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
@@ -60,6 +61,7 @@ class Limits:
     settle_batch: int = 100  # results written in one transaction at most
     settle_delay: float = 0.0  # how long a result waits for others to share its commit
     idle_backoff: int = 1  # the idle backstop grows up to this many poll intervals
+    burst_per_turn: int = 16  # unproven attempts begun (or failed ones ended) per loop turn
 
     @property
     def claim_at(self) -> int:
@@ -185,6 +187,9 @@ class Worker:
         self._retries: list[int] = []  # a heap: when the retries this worker scheduled are due
         self._constrained = False  # the last claim left due work behind (full lanes)
         self._empty_polls = 0
+        # Unproven endpoints' attempts begin, and failed ones end, a slice per loop turn:
+        # one tenant's burst must not hold the loop that serves everyone else.
+        self._turns = Turns(limits.burst_per_turn)
 
     async def run(self) -> None:
         """Deliver until `stop()`; then let in-flight attempts finish (each has a deadline)."""
@@ -364,12 +369,17 @@ class Worker:
                 job.webhook_id,
             )
             return Settlement(job, None, DeliveryStatus.FAILED)
+        unproven = not self.windows.proven(job.webhook_id)
+        if unproven:
+            await self._turns.take()  # a burst of first attempts: a slice per loop turn
         started = self.now()
         secrets = [self._open(job.secret)] + [
             self._open(old.sealed) for old in job.old_secrets if old.until > started
         ]
         headers = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
         result = await self.transport.post(job.url, job.body, headers)
+        if unproven and not result.ok:
+            await self._turns.take()  # hundreds of timeouts due at once: a slice per turn
         if result.ok:
             self.windows.succeeded(job.webhook_id)
         else:
