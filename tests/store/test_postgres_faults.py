@@ -1,6 +1,7 @@
 """PostgreSQL connection faults: what a dropped connection may and may not turn into."""
 
 import asyncio
+import dataclasses
 import secrets
 
 import asyncpg
@@ -128,4 +129,30 @@ async def test_one_unstorable_result_does_not_roll_back_the_others(pg_schema: st
             DeliveryStatus.DELIVERED,
         ]
     finally:
+        await store.close()
+
+
+async def test_a_claim_skips_a_webhook_another_transaction_holds(pg_schema: str) -> None:
+    """A settle holds a rate-limited webhook's row: a claim on another worker takes the
+    other webhooks' deliveries at once instead of waiting behind it (one tenant's busy
+    webhook must not delay every tenant's claim), and takes the held one's later."""
+    store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
+    await store.open()
+    holder = await asyncpg.connect(postgres.URL, server_settings={"search_path": pg_schema})
+    try:
+        limited = dataclasses.replace(webhook(), rate_limit=100)
+        free = webhook()
+        for hook in (limited, free):
+            await store.create_webhook(hook)
+        await store.publish(Event(ids.new_id(ids.EVENT, 1), "a", "x", b"{}", 1), None, 1)
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE", limited.id)
+            request = ClaimRequest(10, 60_000, 10, 10, 100, {})
+            claimed = await asyncio.wait_for(store.claim(request), WAIT)
+            assert [job.webhook_id for job in claimed.jobs] == [free.id]
+            assert claimed.wake_at is not None  # it comes back for the held one soon
+        again = await store.claim(ClaimRequest(20, 60_000, 10, 10, 100, {}))
+        assert [job.webhook_id for job in again.jobs] == [limited.id]
+    finally:
+        await holder.close()
         await store.close()

@@ -56,6 +56,7 @@ class Op:
 Program = Generator[Op, Any, T]
 MAX_OLD_SECRETS = 4  # rotated-out secrets that may still sign during their grace period
 AFTER_EVERY_ID = "~"  # sorts after every id ("~" is above all id characters)
+SKIPPED_AGAIN_MS = 20  # a claim that skipped a webhook held elsewhere looks again this soon
 
 
 # Each statement through one of these: a program reads `row = yield from fetch_one(...)`
@@ -327,7 +328,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
         retry_limit=retry_room * 4,
         first_limit=first_limit,
     )
-    budget, probing, buckets = yield from _held_back(due, now)
+    budget, probing, buckets, skipped = yield from _held_back(due, now)
     pick = rows.FairPick(request.cap, busy, budget, request.unproven_slots, request.proven)
     picked = pick.take([row for row in due if row["retry"]], retry_room)
     room = request.slots - len(picked)
@@ -354,13 +355,16 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
             retry_limit=0,
             first_limit=room * 4,
         )
-        _, more_probing, more_buckets = yield from _held_back(due, now, budget)
+        _, more_probing, more_buckets, more_skipped = yield from _held_back(due, now, budget)
         probing |= more_probing
         buckets.update(more_buckets)
+        skipped |= more_skipped
         already = set(taken)
         taken += pick.take([row for row in due if row["id"] not in already], room - len(taken))
     picked += taken
     wake_at = _hold(buckets, pick.taken, now)
+    if skipped:  # come back for the webhooks another transaction held
+        wake_at = min(wake_at or now + SKIPPED_AGAIN_MS, now + SKIPPED_AGAIN_MS)
     used = sorted(w for w in set(buckets) | probing if pick.taken.get(w))
     if used:
         yield from many(
@@ -388,9 +392,10 @@ Bucketed = dict[str, tuple[flow.Bucket, float]]  # webhook -> its bucket, the to
 
 def _held_back(
     due: Sequence[rows.Row], now: int, budget: dict[str, int] | None = None
-) -> Program[tuple[dict[str, int], set[str], Bucketed]]:
+) -> Program[tuple[dict[str, int], set[str], Bucketed, set[str]]]:
     """Lock and read again the webhooks of `due` with a rate limit or a half-open circuit;
-    how many each may give now (`budget`), which send a probe, and their buckets."""
+    how many each may give now (`budget`), which send a probe, their buckets, and which
+    were skipped because another transaction holds them (they give none this time)."""
     budget = {} if budget is None else budget
     held = sorted(
         {r["webhook_id"] for r in due if r["rate_limit"] is not None or r["circuit_until"]}
@@ -399,8 +404,12 @@ def _held_back(
     probing: set[str] = set()
     buckets: Bucketed = {}
     if not held:
-        return budget, probing, buckets
-    for state in (yield from fetch_all(Q.LOCK_WEBHOOKS, ids=_json(held))):
+        return budget, probing, buckets, set()
+    states = yield from fetch_all(Q.TRY_LOCK_WEBHOOKS, ids=_json(held))
+    skipped = set(held) - {state["id"] for state in states}
+    for w in skipped:
+        budget[w] = 0
+    for state in states:
         w, allowed = state["id"], 1 << 30
         if state["circuit_until"] is not None:
             allowed = 0 if state["circuit_until"] > now else 1  # reopened, or its probe
@@ -412,7 +421,7 @@ def _held_back(
             buckets[w] = (bucket, tokens)
             allowed = min(allowed, int(tokens))
         budget[w] = allowed
-    return budget, probing, buckets
+    return budget, probing, buckets, skipped
 
 
 def _hold(buckets: Bucketed, taken: Mapping[str, int], now: int) -> int | None:

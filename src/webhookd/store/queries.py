@@ -64,6 +64,7 @@ class Q(StrEnum):
     LOCK_KEYS = "lock_keys"
     COUNT_WEBHOOKS = "count_webhooks"
     LOCK_WEBHOOKS = "lock_webhooks"
+    TRY_LOCK_WEBHOOKS = "try_lock_webhooks"
 
 
 # Advisory locks that order concurrent writers: PostgreSQL takes them; SQLite, one writer

@@ -312,3 +312,9 @@ SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
        circuit_until, failing_since
   FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: try_lock_webhooks
+-- The write transaction already excludes every other writer: nothing is ever skipped.
+SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
+       circuit_until, failing_since
+  FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
