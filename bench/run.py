@@ -364,18 +364,34 @@ def api(run: Run, server: procs.Webhookd) -> None:
             batch["rate"] >= ceiling and not batch["errors"])  # fmt: skip
     listing = procs.loadgen(run.logs, "get", server.base + "/dashboard/webhooks", "--seconds",
                             str(API_SECONDS), "--token", procs.token("drain"))  # fmt: skip
-    port = free_port()
-    bare = procs.Proc("starlette", procs.python("bench.starlette_app", str(port)),
-                      dict(os.environ), run.logs)  # fmt: skip
-    try:
-        procs.wait_ready(f"http://127.0.0.1:{port}/dashboard/webhooks", bare)
-        reference = procs.loadgen(run.logs, "get", f"http://127.0.0.1:{port}/dashboard/webhooks",
-                                  "--seconds", str(API_SECONDS))  # fmt: skip
-    finally:
-        bare.stop()
-    run.raw["api_list"] = {"webhookd": listing, "starlette": reference}
+    bare = _reference_route(run, "starlette", "bench.starlette_app")
+    floor = _reference_route(run, "fastapi", "bench.fastapi_app")
+    run.raw["api_list"] = {"webhookd": listing, "starlette": bare, "fastapi": floor}
     run.add("api: GET /dashboard/webhooks req/s (10 webhooks)", listing["rate"], "/s")
-    run.add("api: bare Starlette route req/s (same stack)", reference["rate"], "/s")
+    run.add("api: bare Starlette route req/s (same stack)", bare["rate"], "/s")
+    run.add("api: bare FastAPI route req/s (a Bearer dependency; the framework's floor)",
+            floor["rate"], "/s")  # fmt: skip
+    reference = bare["rate"]
+    run.add("api: POST /events max rate / bare Starlette route", 100 * flood["rate"] / reference,
+            "%", ">= 25 %", flood["rate"] >= 0.25 * reference)  # fmt: skip
+    run.add("api: GET /dashboard/webhooks / bare Starlette route",
+            100 * listing["rate"] / reference, "%", ">= 50 %",
+            listing["rate"] >= 0.5 * reference)  # fmt: skip
+    run.add("api: bare FastAPI route / bare Starlette route (the floor)",
+            100 * floor["rate"] / reference, "%")  # fmt: skip
+
+
+def _reference_route(run: Run, name: str, module: str) -> dict[str, Any]:
+    """A reference app's `GET /dashboard/webhooks` under the same closed loop."""
+    port = free_port()
+    proc = procs.Proc(name, procs.python(module, str(port)), dict(os.environ), run.logs)
+    try:
+        procs.wait_ready(f"http://127.0.0.1:{port}/dashboard/webhooks", proc)
+        url = f"http://127.0.0.1:{port}/dashboard/webhooks"
+        return procs.loadgen(run.logs, "get", url, "--seconds", str(API_SECONDS),
+                             "--token", procs.token("drain"))  # fmt: skip
+    finally:
+        proc.stop()
 
 
 def latency_postgres(run: Run, limit_rate: float) -> None:
