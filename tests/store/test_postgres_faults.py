@@ -167,7 +167,7 @@ async def test_connections_learn_array_types_when_they_open_not_mid_transaction(
     inside a publish, a claim or a settle (where it held up every tenant's work)."""
     inside: list[set[int]] = []
     running = False
-    learn = asyncpg.connection.Connection._introspect_types  # type: ignore[attr-defined]
+    learn = asyncpg.connection.Connection._introspect_types
 
     async def watched(self: asyncpg.Connection, oids: Any, timeout: Any) -> Any:
         if running:
