@@ -3,7 +3,6 @@
 import asyncio
 import dataclasses
 import secrets
-from typing import Any
 
 import asyncpg
 import pytest
@@ -156,53 +155,4 @@ async def test_a_claim_skips_a_webhook_another_transaction_holds(pg_schema: str)
         assert [job.webhook_id for job in again.jobs] == [limited.id]
     finally:
         await holder.close()
-        await store.close()
-
-
-async def test_connections_learn_array_types_when_they_open_not_mid_transaction(
-    pg_schema: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """asyncpg looks up an array type's codec with catalog queries the first time a
-    connection meets it (6-9 ms): that must happen as a pool connection opens, never
-    inside a publish, a claim or a settle (where it held up every tenant's work)."""
-    inside: list[set[int]] = []
-    running = False
-    learn = asyncpg.connection.Connection._introspect_types
-
-    async def watched(self: asyncpg.Connection, oids: Any, timeout: Any) -> Any:
-        if running:
-            inside.append(set(oids))
-        return await learn(self, oids, timeout)
-
-    monkeypatch.setattr(asyncpg.connection.Connection, "_introspect_types", watched)
-    store = PostgresStore(postgres.URL, schema=pg_schema, pool_size=2)
-    await store.open()
-    original_run = store.run
-
-    async def run(program: Any, **options: Any) -> Any:
-        nonlocal running
-        await store._pool_for(options.get("durable", True))  # a pool opens (and learns)
-        running = True
-        try:
-            return await original_run(program, **options)
-        finally:
-            running = False
-
-    monkeypatch.setattr(store, "run", run)
-    try:
-        hook = dataclasses.replace(webhook(), rate_limit=100)
-        await store.create_webhook(hook)
-        await store.publish(Event(ids.new_id(ids.EVENT, 1), "a", "x", b"{}", 1), None, 1)
-        jobs = (await store.claim(ClaimRequest(10, 60_000, 10, 10, 100, {}))).jobs
-        result = SendResult(500, None, 1, "no")
-        await store.settle(
-            [
-                Settlement(
-                    jobs[0], Attempt(jobs[0].delivery_id, 20, result), DeliveryStatus.PENDING, 99
-                )
-            ],
-            86_400_000,
-        )
-        assert inside == []
-    finally:
         await store.close()

@@ -12,7 +12,6 @@ one exactly once. Any connection trouble becomes `Unavailable` (HTTP 503).
 import asyncio
 import hashlib
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -28,7 +27,6 @@ from webhookd.store.programs import Op, Program
 T = TypeVar("T")
 log = logging.getLogger("webhookd.store")
 P = {name: queries.positional(sql) for name, sql in queries.load("postgres").items()}
-ARRAY_TYPES = sorted({t for q in P.values() for t in re.findall(r"::([a-z ]+\[\])", q.sql)})
 DOWN = (
     OSError,
     TimeoutError,
@@ -87,17 +85,6 @@ async def _drive(conn: Conn, program: Program[T]) -> T:
         return result
 
 
-async def _learn_types(conn: asyncpg.Connection) -> None:
-    """asyncpg learns each array type (its element's codec) the first time a statement
-    on a connection uses it, with a catalog query (and, on a server with JIT on, two
-    more around it to switch JIT off): 6-9 ms for the first, measured. Mid-burst, a
-    pool that grows paid that inside claims, settles and publishes, once per type per
-    new connection. Learned here, once, as each connection opens."""
-    if ARRAY_TYPES:
-        columns = ", ".join(f"${n}::{t}" for n, t in enumerate(ARRAY_TYPES, 1))
-        await conn.prepare(f"SELECT {columns}")
-
-
 async def _keep(conn: asyncpg.Connection) -> None:
     """Released connections are not reset: every program ends its own transaction and
     none changes session state (LISTEN has its own connection), so the reset query
@@ -134,7 +121,6 @@ class PostgresStore(ProgramStore):
             command_timeout=60,
             server_settings={**self._settings, **settings},
             reset=_keep,
-            init=_learn_types,
         )
         return pool
 
