@@ -915,6 +915,8 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
 
 ALL_SECTIONS = "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front"
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
+ENGINES = [e for e in ("sqlite", "postgres")
+           if e in os.environ.get("BENCH_ENGINES", "sqlite,postgres")]  # fmt: skip
 
 
 def measure(run: Run) -> None:
@@ -945,8 +947,8 @@ def measure(run: Run) -> None:
 def unhappy_paths(run: Run) -> None:
     """The sections of a bad day: broken endpoints, slow ones, a backlog, an attack."""
     if "isolation" in SECTIONS:
-        isolation(run, "sqlite")
-        isolation(run, "postgres")
+        for engine in ENGINES:
+            isolation(run, engine)
     if "rtt" in SECTIONS:
         rtt(run)
     if "backlog" in SECTIONS:
