@@ -31,7 +31,8 @@ import orjson
 from webhookd.domain import ids
 from webhookd.domain.models import Event, Webhook
 from webhookd.store import programs, queries
-from webhookd.store.base import ClaimRequest, Store
+from webhookd.store.base import ClaimRequest
+from webhookd.store.engine import Store
 from webhookd.store.postgres import P, PostgresStore
 from webhookd.store.sqlite import SQLiteStore
 

@@ -21,7 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 from webhookd.domain import clock
 from webhookd.errors import Invalid, Unavailable
 from webhookd.store import migrations, queries
-from webhookd.store.engine import ProgramStore
+from webhookd.store.engine import Store
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
@@ -91,7 +91,7 @@ async def _keep(conn: asyncpg.Connection) -> None:
     asyncpg would send on every release is a round trip for nothing."""
 
 
-class PostgresStore(ProgramStore):
+class PostgresStore(Store):
     def __init__(
         self, dsn: str, *, pool_size: int = 10, schema: str = "public", timeout: float = 5.0
     ) -> None:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from webhookd.domain import clock
 from webhookd.errors import Unavailable
 from webhookd.store import migrations, queries
-from webhookd.store.engine import ProgramStore
+from webhookd.store.engine import Store
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
@@ -89,7 +89,7 @@ class _Busy:
 BUSY = _Busy()
 
 
-class SQLiteStore(ProgramStore):
+class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhookd-sqlite")
