@@ -54,6 +54,8 @@ async def _execute(conn: Conn, op: Op) -> Any:
         rows = op.params
         await conn.execute(query.sql, *([row[name] for row in rows] for name in query.names))
         return len(rows)
+    # A list needs nothing here: asyncpg binds it as the array the statement casts it to
+    # (`:ids::text[]`; programs.py: parameters).
     args = query.args(op.params)
     if op.returning == "all":
         return await conn.fetch(query.sql, *args)
