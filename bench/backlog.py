@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-import orjson
 
 from webhookd.domain import ids
 from webhookd.domain.models import Event, Webhook
 from webhookd.store import programs, queries
-from webhookd.store.base import ClaimRequest, Store
+from webhookd.store import sqlite as sqlite_engine
+from webhookd.store.base import ClaimRequest
+from webhookd.store.engine import Store
 from webhookd.store.postgres import P, PostgresStore
 from webhookd.store.sqlite import SQLiteStore
 
@@ -74,7 +75,7 @@ class Scene:
         """The parameters programs.claim gives the `due` statement for `request(mode)`."""
         request = self.request(mode)
         full = sorted(w for w, n in request.busy.items() if n >= request.cap(w))
-        return {"now": request.now_ms, "excluded": orjson.dumps(full).decode(), "only": None,
+        return {"now": request.now_ms, "excluded": full, "only": None,
                 **programs.due_rooms(request, request.busy),
                 "retry_limit": request.retry_slots * 4,
                 "first_limit": request.slots * 4}  # fmt: skip
@@ -119,7 +120,8 @@ class SQLite:
 
     async def explain(self, params: dict[str, Any]) -> str:
         with self._conn() as conn:
-            plan = conn.execute("EXPLAIN QUERY PLAN " + queries.load("sqlite")["due"], params)
+            due = queries.load("sqlite")["due"]
+            plan = conn.execute("EXPLAIN QUERY PLAN " + due, sqlite_engine.bind(params))
             depth: dict[int, int] = {0: -1}
             lines = []
             for node, parent, _, detail in plan.fetchall():

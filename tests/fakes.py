@@ -6,29 +6,13 @@ send and write ends.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
-from webhookd.domain.models import (
-    Attempt,
-    AuditEntry,
-    Delivery,
-    DeliveryDetail,
-    Event,
-    Job,
-    SendResult,
-    Settlement,
-    Webhook,
-)
-from webhookd.store.base import (
-    Claimed,
-    ClaimRequest,
-    DeliveryFilter,
-    Published,
-    QueueStats,
-    Store,
-    WebhookChanges,
-)
+from webhookd.domain.models import Job, SendResult, Settlement
+from webhookd.store.base import Claimed, ClaimRequest
+from webhookd.store.engine import Store
+from webhookd.store.programs import Program
 
 HANG = 5.0  # seconds: only so a test that would hang fails instead; nothing waits this long
 OK = SendResult(200, None, 3)
@@ -77,10 +61,12 @@ class Clock:
 
 
 class FakeStore(Store):
-    """What a worker asks of a Store. Each claim waits until the test answers it
-    (`answer`), so the worker's loop moves in step with the test; settles commit at
-    once unless writes are held, and fail with what `refuse` returns for their batch.
-    `wait_for_work` returns only when the test signals work (no poll backstop)."""
+    """What a worker asks of a Store: the real Store (engine.py) with the worker's
+    operations in memory; any other operation fails, naming the program it would run.
+    Each claim waits until the test answers it (`answer`), so the worker's loop moves in
+    step with the test; settles commit at once unless writes are held, and fail with
+    what `refuse` returns for their batch. `wait_for_work` returns only when the test
+    signals work (no poll backstop)."""
 
     def __init__(self) -> None:
         self.changes = Changes()
@@ -127,7 +113,7 @@ class FakeStore(Store):
     async def purge(self, before_ms: int, batch: int) -> int:
         return 0
 
-    # what the worker never calls
+    # what the worker never calls: the abstract rest, and every program the real Store runs
     async def open(self) -> None:
         _not_the_workers("open")
 
@@ -137,100 +123,19 @@ class FakeStore(Store):
     async def ping(self) -> None:
         _not_the_workers("ping")
 
-    async def create_webhook(
-        self, webhook: Webhook, audit: AuditEntry | None = None, *, limit: int | None = None
-    ) -> None:
-        _not_the_workers("create_webhook")
-
-    async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
-        _not_the_workers("list_webhooks")
-
-    async def get_webhook(self, tenant_id: str, webhook_id: str) -> Webhook | None:
-        _not_the_workers("get_webhook")
-
-    async def update_webhook(
+    async def run(
         self,
-        tenant_id: str,
-        webhook_id: str,
-        changes: WebhookChanges,
-        audit: AuditEntry | None = None,
-    ) -> Webhook | None:
-        _not_the_workers("update_webhook")
-
-    async def toggle_webhook(
-        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
-    ) -> Webhook | None:
-        _not_the_workers("toggle_webhook")
-
-    async def rotate_secret(
-        self,
-        tenant_id: str,
-        webhook_id: str,
-        sealed: str,
-        grace_ms: int,
-        now_ms: int,
-        audit: AuditEntry | None = None,
-    ) -> Webhook | None:
-        _not_the_workers("rotate_secret")
-
-    async def delete_webhook(
-        self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
-    ) -> bool:
-        _not_the_workers("delete_webhook")
-
-    async def publish(
-        self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
-    ) -> Published:
-        _not_the_workers("publish")
-
-    async def publish_all(
-        self, items: Sequence[tuple[Event, str | None]], idempotency_window_ms: int
-    ) -> list[Published]:
-        _not_the_workers("publish_all")
-
-    async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
-        _not_the_workers("record_test")
-
-    async def list_deliveries(
-        self, tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
-    ) -> list[Delivery]:
-        _not_the_workers("list_deliveries")
-
-    async def get_delivery(
-        self, tenant_id: str, webhook_id: str, delivery_id: str, now_ms: int
-    ) -> DeliveryDetail | None:
-        _not_the_workers("get_delivery")
-
-    async def resend(
-        self,
-        tenant_id: str,
-        webhook_id: str,
-        delivery_id: str,
-        now_ms: int,
-        audit: AuditEntry | None = None,
-    ) -> Delivery | None:
-        _not_the_workers("resend")
-
-    async def recover(
-        self,
-        tenant_id: str,
-        webhook_id: str,
-        since_ms: int,
-        until_ms: int,
-        now_ms: int,
-        limit: int,
-        audit: AuditEntry | None = None,
-    ) -> int:
-        _not_the_workers("recover")
-
-    async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
-        _not_the_workers("list_audit")
-
-    async def reseal(self, transform: Callable[[str], str]) -> int:
-        _not_the_workers("reseal")
-
-    async def queue_stats(self, now_ms: int) -> QueueStats:
-        _not_the_workers("queue_stats")
+        program: Program[T],
+        *,
+        write: bool,
+        announce: bool = False,
+        durable: bool = True,
+        bounded: bool = True,
+    ) -> T:
+        raise AssertionError(
+            f"FakeStore cannot run the program {_program_name(program)}: the worker reached"
+            " a Store operation it never should (only claim, settle, wait_for_work, purge)"
+        )
 
     # what the test does
     async def next_claim(self) -> ClaimRequest:
@@ -267,6 +172,14 @@ class FakeStore(Store):
 
 def _not_the_workers(operation: str) -> NoReturn:
     raise AssertionError(f"the worker called Store.{operation}, which it never should")
+
+
+def _program_name(program: Program[Any]) -> str:
+    """The program's generator function; through `audited`, with the one it wraps."""
+    name = str(getattr(program, "__name__", program))
+    frame = getattr(program, "gi_frame", None)
+    inner = None if frame is None else frame.f_locals.get("program")
+    return name if inner is None else f"{name}({_program_name(inner)})"
 
 
 class FakeTransport:

@@ -1,6 +1,6 @@
 """The use cases: what webhookd does, independent of HTTP and of the database engine.
 
-Route handlers, the CLI and the page call these; they depend on the Store protocol
+Route handlers, the CLI and the page call these; they depend on the Store (store/engine.py)
 and on a Transport (the one guarded HTTP client, injected by `api/app.py`).
 """
 
@@ -24,7 +24,8 @@ from webhookd.domain.models import (
 from webhookd.errors import Blocked, Conflict, Invalid, KeyReused, NotFound
 from webhookd.outbound import Transport, open_secrets, signed_headers
 from webhookd.sealing import Sealer
-from webhookd.store.base import DeliveryFilter, Published, QueueStats, Store, WebhookChanges
+from webhookd.store.base import DeliveryFilter, Published, QueueStats, WebhookChanges
+from webhookd.store.engine import Store
 
 TEST_MESSAGE = "This is a test webhook event from PacSpace."
 IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000

@@ -12,7 +12,7 @@ from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import retry
 from webhookd.domain.models import Job
 from webhookd.sealing import Sealer
-from webhookd.store.base import Store
+from webhookd.store.engine import Store
 
 NOW = 1_750_000_000_000
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests import postgres
-from webhookd.store.base import Store
+from webhookd.store.engine import Store
 from webhookd.store.postgres import PostgresStore
 from webhookd.store.sqlite import SQLiteStore
 

@@ -16,7 +16,8 @@ from webhookd.domain.models import (
     Webhook,
 )
 from webhookd.errors import Conflict, KeyReused
-from webhookd.store.base import ClaimRequest, DeliveryFilter, Store, WebhookChanges
+from webhookd.store.base import ClaimRequest, DeliveryFilter, WebhookChanges
+from webhookd.store.engine import Store
 
 T0 = 1_750_000_000_000
 DAY = 86_400_000

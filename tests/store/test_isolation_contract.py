@@ -6,7 +6,8 @@ from dataclasses import replace
 from tests.store.test_contract import DAY, T0, claim, event, webhook
 from webhookd.domain.circuit import Breaker
 from webhookd.domain.models import Attempt, Circuit, DeliveryStatus, Job, SendResult, Settlement
-from webhookd.store.base import ClaimRequest, DeliveryFilter, Store, WebhookChanges
+from webhookd.store.base import ClaimRequest, DeliveryFilter, WebhookChanges
+from webhookd.store.engine import Store
 
 BREAKER = Breaker(failures=2, cooldown_ms=1000, max_cooldown_ms=60_000)
 

@@ -1,5 +1,6 @@
 """The embedded engine's own promises: the worker's bookkeeping runs on the event loop
-without ever making it wait for another process, and without letting the WAL grow."""
+without ever making it wait for another process, and without letting the WAL grow; list
+parameters reach the statements as JSON text."""
 
 import asyncio
 import sqlite3
@@ -65,3 +66,10 @@ async def test_bookkeeping_commits_checkpoint_the_wal(
     # 200 commits of a few pages each. A checkpoint between two writes lets the next
     # one start the WAL over, so it stops growing; one racing the writes never does.
     assert sizes[-1] == sizes[50], sizes[::10]
+
+
+def test_list_parameters_are_bound_as_json_text_and_others_as_they_are() -> None:
+    plain = {"id": "dlv_1", "at": 3, "body": b"{}", "reason": None}
+    assert sqlite_engine.bind(plain) is plain  # nothing to encode: not even copied
+    bound = sqlite_engine.bind({"ids": ["a", "b"], "pair": ("t", 1), "none": [], "n": 2})
+    assert bound == {"ids": '["a","b"]', "pair": '["t",1]', "none": "[]", "n": 2}

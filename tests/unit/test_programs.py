@@ -56,9 +56,16 @@ def queries(ops: Sequence[Op]) -> list[str]:
 
 
 def ids_in(op: Op) -> list[str]:
-    """The ids a statement reads or leases (its `ids` JSON parameter)."""
-    found: list[str] = orjson.loads(params(op)["ids"])
+    """The ids a statement reads or leases (its `ids` list)."""
+    found: list[str] = params(op)["ids"]
     return found
+
+
+def rooms_in(op: Op) -> dict[str, int]:
+    """The rooms of the webhooks a `due` read names (its `room_ids` and `rooms`, in step)."""
+    read = params(op)
+    assert len(read["room_ids"]) == len(read["rooms"])
+    return dict(zip(read["room_ids"], read["rooms"], strict=True))
 
 
 # claim ------------------------------------------------------------------------------
@@ -189,8 +196,8 @@ def test_webhooks_at_their_cap_are_not_read_and_the_rest_only_up_to_their_room()
     req = request(8, per_webhook=2, busy=busy, caps={"narrow": 1})
     claimed, ops = claim(req, backlog("half", 3) + backlog("idle", 3))
     read = params(only(ops, "due"))
-    assert orjson.loads(read["excluded"]) == ["full", "narrow"]
-    assert orjson.loads(read["rooms"]) == {"half": 1}  # the others: `room`, their whole cap
+    assert read["excluded"] == ["full", "narrow"]
+    assert rooms_in(only(ops, "due")) == {"half": 1}  # the others: `room`, their whole cap
     assert read["room"] == 2
     # the pick keeps to the caps even when the read returns more
     assert leased_ids(claimed) == ["half-0", "idle-0", "idle-1"]
@@ -207,7 +214,7 @@ def test_unproven_webhooks_share_only_their_lane() -> None:
 def test_with_the_unproven_lane_full_only_proven_webhooks_are_read() -> None:
     req = request(5, unproven_slots=0, proven=frozenset({"good", "capped"}), busy={"capped": 100})
     claimed, ops = claim(req, backlog("good", 2) + backlog("new", 2))
-    assert orjson.loads(params(only(ops, "due"))["only"]) == ["good"]
+    assert params(only(ops, "due"))["only"] == ["good"]
     assert leased_ids(claimed) == ["good-0", "good-1"]  # and never new's, whatever is read
 
 
@@ -220,7 +227,7 @@ def test_first_attempts_are_read_again_when_the_retries_filled_the_webhook_that_
     )
     assert leased_ids(claimed) == ["busy-r", "other-0"]
     again = params([op for op in ops if op.query == "due"][1])
-    assert orjson.loads(again["excluded"]) == ["busy"]
+    assert again["excluded"] == ["busy"]
     assert (again["retry_limit"], again["first_limit"]) == (0, 4)  # one slot left, x 4
 
 
@@ -246,8 +253,8 @@ def test_a_second_read_keeps_what_the_first_took_and_reads_those_webhooks_whole_
         second_read=backlog("other", 2),
     )  # fmt: skip
     assert leased_ids(claimed) == ["busy-r", "other-0", "other-1"]  # other's cap is 2
-    again = params([op for op in ops if op.query == "due"][1])
-    assert orjson.loads(again["rooms"]) == {}  # other's room: all of it, other-0 is read again
+    again = [op for op in ops if op.query == "due"][1]
+    assert rooms_in(again) == {}  # other's room: all of it, other-0 is read again
 
 
 def test_no_second_read_when_the_first_attempts_window_was_not_full() -> None:

@@ -277,3 +277,11 @@ async def test_a_result_handed_over_before_its_caller_was_cancelled_is_still_wri
     with pytest.raises(asyncio.CancelledError):
         await finished(caller, "the cancelled caller")
     await store.changes.until(lambda: store.committed_ids() == ["dlv_1"], "the commit")
+
+
+async def test_the_fake_store_fails_loudly_on_an_operation_the_worker_never_uses() -> None:
+    store = FakeStore()
+    with pytest.raises(AssertionError, match="get_webhook"):
+        await store.get_webhook("t_1", "wh_1")
+    with pytest.raises(AssertionError, match=r"audited\(delete_webhook\)"):
+        await store.delete_webhook("t_1", "wh_1")

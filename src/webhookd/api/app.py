@@ -27,7 +27,7 @@ from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
 from webhookd.metrics import Metrics
 from webhookd.service import Service
-from webhookd.store.base import Store
+from webhookd.store.engine import Store
 from webhookd.web import routes as page_routes
 
 # FastAPI's OpenTelemetry layer asks for the global providers on every request; webhookd

@@ -36,7 +36,8 @@ from webhookd.errors import Unavailable
 from webhookd.metrics import Metrics
 from webhookd.outbound import Transport, default_jitter, open_secrets, signed_headers
 from webhookd.sealing import Sealer
-from webhookd.store.base import ClaimRequest, Store
+from webhookd.store.base import ClaimRequest
+from webhookd.store.engine import Store
 
 log = logging.getLogger("webhookd.delivery")
 OUTCOMES = {

@@ -1,7 +1,7 @@
-"""Storage behind one interface (`base.Store`), chosen by `WEBHOOKD_DATABASE_URL`."""
+"""Storage behind one interface (`engine.Store`), chosen by `WEBHOOKD_DATABASE_URL`."""
 
 from webhookd.config import Settings
-from webhookd.store.base import Store
+from webhookd.store.engine import Store
 
 
 def from_settings(settings: Settings) -> Store:

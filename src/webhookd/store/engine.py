@@ -1,8 +1,19 @@
-"""`ProgramStore`: the Store protocol, once, over an engine that runs programs.
+"""The Store: every database operation webhookd performs, by name, defined once.
 
-An engine (SQLite, PostgreSQL) subclasses it and supplies four things: how to run a
-program in one transaction, how to announce new work, how to wait for it, and how
-to connect, migrate and close. Everything else is shared (see programs.py).
+Each operation runs a transaction "program" (programs.py). An engine (SQLite,
+PostgreSQL) subclasses `Store` and supplies four things: how to run a program in one
+transaction, how to announce new work, how to wait for it, and how to connect,
+migrate and close. One contract suite (tests/store/) runs against both engines.
+
+Rules every engine keeps:
+- every read and write of a tenant's data is scoped by `tenant_id`;
+- `publish` writes the event and one delivery per subscribed, active webhook of the
+  tenant in ONE transaction (the outbox): when it returns, nothing can be lost;
+  `publish_all` does so for a batch of events, all of them in one transaction;
+- `claim` leases due deliveries in one short transaction; `settle` applies a result
+  only while the caller still holds the lease (`lease_token` matches);
+- no transaction stays open across an HTTP call (the Store never makes one);
+- a dependency failure raises `errors.Unavailable`, never a driver exception.
 """
 
 import secrets
@@ -37,7 +48,9 @@ T = TypeVar("T")
 Publish = tuple[list[tuple[Event, str | None]], int]  # events with their keys; the window
 
 
-class ProgramStore(ABC):
+class Store(ABC):
+    """Every database operation, each one program run by the engine's `run`."""
+
     # Publishes that find this many transactions of theirs under way queue and share the
     # next one (store/group.py). SQLite writes one at a time anyway, so a queued publish
     # loses nothing by sharing the next commit (one fsync). PostgreSQL runs them side by
@@ -68,21 +81,26 @@ class ProgramStore(ABC):
         waiting for the disk. Accepted events and every API change stay durable."""
 
     @abstractmethod
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect, and apply pending migrations."""
 
     @abstractmethod
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def ping(self) -> None: ...
+    async def ping(self) -> None:
+        """Return when the database answers; raise Unavailable otherwise."""
 
     @abstractmethod
-    async def wait_for_work(self, timeout: float) -> None: ...
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new deliveries may be due, or after `timeout` seconds."""
 
     # webhooks
     async def create_webhook(
         self, webhook: Webhook, audit: AuditEntry | None = None, *, limit: int | None = None
     ) -> None:
+        """Every change takes an optional audit entry, written in the same transaction
+        (and only when the change found what it acted on)."""
         program = programs.create_webhook(webhook, limit)
         await self.run(programs.audited(program, audit), write=True)
 
@@ -105,6 +123,7 @@ class ProgramStore(ABC):
     async def toggle_webhook(
         self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
     ) -> Webhook | None:
+        """Flip `active` atomically (enabling clears `disabled_reason`)."""
         program = programs.toggle_webhook(tenant_id, webhook_id)
         audited = programs.audited(program, audit, lambda w: {"active": w is not None and w.active})
         return await self.run(audited, write=True)
@@ -118,6 +137,7 @@ class ProgramStore(ABC):
         now_ms: int,
         audit: AuditEntry | None = None,
     ) -> Webhook | None:
+        """Replace the (sealed) secret; the old one stays valid `grace_ms` more."""
         program = programs.rotate_secret(tenant_id, webhook_id, sealed, grace_ms, now_ms)
         return await self.run(programs.audited(program, audit), write=True)
 
@@ -131,13 +151,17 @@ class ProgramStore(ABC):
     async def publish(
         self, event: Event, idempotency_key: str | None, idempotency_window_ms: int
     ) -> Published:
+        """Store the event and its deliveries (due at `event.created_at`) in one transaction."""
         published = await self.publish_all([(event, idempotency_key)], idempotency_window_ms)
         return published[0]
 
     async def publish_all(
         self, items: Sequence[tuple[Event, str | None]], idempotency_window_ms: int
     ) -> list[Published]:
-        """One program, group-committed where the engine asks for it (store/group.py):
+        """`publish` for each (event, idempotency key), in order, all in ONE transaction:
+        all are stored or none. A reused key raises `KeyReused` naming the item.
+
+        One program, group-committed where the engine asks for it (store/group.py):
         publishes that arrive while one is being written share the next transaction, each
         still all-or-nothing. A batch is one program, so it commits whole or not at all."""
         if self._publishes is None:
@@ -149,6 +173,8 @@ class ProgramStore(ABC):
         return await self._publishes.submit((list(items), idempotency_window_ms))
 
     async def claim(self, request: ClaimRequest) -> Claimed:
+        """Lease due deliveries until `now + lease`: retries within their slots, then first
+        attempts in the rest (see ClaimRequest)."""
         program = programs.claim(request, secrets.token_hex(8))
         return await self.run(program, write=True, durable=False)
 
@@ -158,17 +184,25 @@ class ProgramStore(ABC):
         disable_after_ms: int,
         breaker: Breaker = DEFAULT_BREAKER,
     ) -> int:
+        """Record attempts and new states; skip any whose lease was lost. Returns applied count.
+
+        Also keeps each webhook's failure clock: a success resets it, and a webhook whose
+        attempts have all failed for `disable_after_ms` is disabled with a reason; and
+        its circuit, by `breaker`'s rules (domain/circuit.py).
+        """
         retry_now = any(s.status is DeliveryStatus.PENDING for s in settlements)
         program = programs.settle(settlements, disable_after_ms, breaker)
         return await self.run(program, write=True, announce=retry_now, durable=False)
 
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
+        """Log a test send (already made) as a delivery with one attempt; its id."""
         return await self.run(programs.record_test(webhook, event, attempt), write=True)
 
     # the delivery log
     async def list_deliveries(
         self, tenant_id: str, webhook_id: str, where: DeliveryFilter, now_ms: int
     ) -> list[Delivery]:
+        """Newest first."""
         program = programs.list_deliveries(tenant_id, webhook_id, where, now_ms)
         return await self.run(program, write=False)
 
@@ -186,6 +220,7 @@ class ProgramStore(ABC):
         now_ms: int,
         audit: AuditEntry | None = None,
     ) -> Delivery | None:
+        """Make the delivery due now (same id). Raises Conflict while it is in flight."""
         program = programs.resend(tenant_id, webhook_id, delivery_id, now_ms)
         return await self.run(programs.audited(program, audit), write=True, announce=True)
 
@@ -199,20 +234,25 @@ class ProgramStore(ABC):
         limit: int,
         audit: AuditEntry | None = None,
     ) -> int:
+        """Re-queue failed deliveries created in [since, until), oldest first; how many."""
         program = programs.recover(tenant_id, webhook_id, since_ms, until_ms, now_ms, limit)
         audited = programs.audited(program, audit, lambda count: {"recovered": count})
         return await self.run(audited, write=True, announce=True)
 
     async def list_audit(self, tenant_id: str, before: str | None, limit: int) -> list[AuditEntry]:
+        """The tenant's audit log, newest first, ids below `before`."""
         return await self.run(programs.list_audit(tenant_id, before, limit), write=False)
 
     async def reseal(self, transform: Callable[[str], str]) -> int:
+        """Apply `transform` to every stored sealed secret; how many webhooks."""
         return await self.run(programs.reseal(transform), write=True)
 
     async def queue_stats(self, now_ms: int) -> QueueStats:
+        """The backlog and the number of auto-disabled webhooks, as of `now_ms`."""
         return await self.run(programs.queue_stats(now_ms), write=False, bounded=False)
 
     async def purge(self, before_ms: int, batch: int) -> int:
+        """Delete up to `batch` finished events older than `before_ms` with their log."""
         return await self.run(programs.purge(before_ms, batch), write=True)
 
 

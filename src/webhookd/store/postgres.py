@@ -21,7 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 from webhookd.domain import clock
 from webhookd.errors import Invalid, Unavailable
 from webhookd.store import migrations, queries
-from webhookd.store.engine import ProgramStore
+from webhookd.store.engine import Store
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
@@ -54,6 +54,8 @@ async def _execute(conn: Conn, op: Op) -> Any:
         rows = op.params
         await conn.execute(query.sql, *([row[name] for row in rows] for name in query.names))
         return len(rows)
+    # A list needs nothing here: asyncpg binds it as the array the statement casts it to
+    # (`:ids::text[]`; programs.py: parameters).
     args = query.args(op.params)
     if op.returning == "all":
         return await conn.fetch(query.sql, *args)
@@ -91,7 +93,7 @@ async def _keep(conn: asyncpg.Connection) -> None:
     asyncpg would send on every release is a round trip for nothing."""
 
 
-class PostgresStore(ProgramStore):
+class PostgresStore(Store):
     def __init__(
         self, dsn: str, *, pool_size: int = 10, schema: str = "public", timeout: float = 5.0
     ) -> None:

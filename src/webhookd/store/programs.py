@@ -59,6 +59,13 @@ AFTER_EVERY_ID = "~"  # sorts after every id ("~" is above all id characters)
 SKIPPED_AGAIN_MS = 20  # a claim that skipped a webhook held elsewhere looks again this soon
 
 
+# Parameters: a list (or tuple) is an array of scalars, passed as it is. SQLite's
+# statements read it as JSON text (`json_each(:ids)`; sqlite.py encodes it), PostgreSQL's
+# as a native array (`:ids::text[]`, read with `= ANY` or `unnest`). Items with several
+# fields go as one list per field, in step (`tenants[i]` goes with `keys[i]`). A batch
+# (`many`) is a sequence of rows of scalars: PostgreSQL runs it as one statement over
+# `unnest`, one array per column; SQLite runs it with `executemany`.
+#
 # Each statement through one of these: a program reads `row = yield from fetch_one(...)`
 # and mypy knows what it got.
 def fetch_one(
@@ -259,9 +266,12 @@ def publish_all(
     keyed = sorted({(event.tenant_id, key) for event, key in items if key is not None})
     earlier: dict[tuple[str, str], Mapping[str, Any]] = {}
     if keyed:
-        names = [[tenant, f"idempotency:{key}"] for tenant, key in keyed]
-        yield from lock(Q.LOCK_KEYS, keys=orjson.dumps(names).decode())
-        found = yield from fetch_all(Q.FIND_IDEMPOTENT, keys=orjson.dumps(keyed).decode())
+        tenants = [tenant for tenant, _ in keyed]
+        locks = [f"idempotency:{key}" for _, key in keyed]
+        yield from lock(Q.LOCK_KEYS, tenants=tenants, keys=locks)
+        found = yield from fetch_all(
+            Q.FIND_IDEMPOTENT, tenants=tenants, keys=[key for _, key in keyed]
+        )
         earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
     hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
     answers: list[Published] = []
@@ -318,11 +328,11 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     full = {w for w, n in busy.items() if n >= request.cap(w)}
     only = None
     if request.unproven_slots is not None and request.unproven_slots <= 0:
-        only = _json(sorted(request.proven - full))
+        only = sorted(request.proven - full)
     due = yield from fetch_all(
         Q.DUE,
         now=now,
-        excluded=_json(sorted(full)),
+        excluded=sorted(full),
         only=only,
         **due_rooms(request, busy),
         retry_limit=retry_room * 4,
@@ -349,7 +359,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
         due = yield from fetch_all(
             Q.DUE,
             now=now,
-            excluded=_json(sorted(full | filled)),
+            excluded=sorted(full | filled),
             only=only,
             **due_rooms(request, after_retries),
             retry_limit=0,
@@ -382,7 +392,7 @@ def claim(request: ClaimRequest, token: str) -> Program[Claimed]:
     if not picked:
         return Claimed([], wake_at)
     leased = yield from fetch_all(
-        Q.LEASE_JOBS, until=now + request.lease_ms, token=token, ids=_json(picked)
+        Q.LEASE_JOBS, until=now + request.lease_ms, token=token, ids=picked
     )
     return Claimed([rows.job(row, token, row["webhook_id"] in probing) for row in leased], wake_at)
 
@@ -405,7 +415,7 @@ def _held_back(
     buckets: Bucketed = {}
     if not held:
         return budget, probing, buckets, set()
-    states = yield from fetch_all(Q.TRY_LOCK_WEBHOOKS, ids=_json(held))
+    states = yield from fetch_all(Q.TRY_LOCK_WEBHOOKS, ids=held)
     skipped = set(held) - {state["id"] for state in states}
     for w in skipped:
         budget[w] = 0
@@ -437,15 +447,17 @@ def _hold(buckets: Bucketed, taken: Mapping[str, int], now: int) -> int | None:
 def due_rooms(request: ClaimRequest, busy: Mapping[str, int]) -> dict[str, Any]:
     """How many due rows `due` reads of each webhook: the room left in its window (so a
     few webhooks with narrow windows cannot fill the claim's window with rows it may not
-    take), `room` for any webhook not named, and never more than `per_webhook`."""
+    take), `room` for any webhook not named, and never more than `per_webhook`. The
+    webhooks named are `room_ids`, their rooms `rooms`, in step."""
     room = request.cap("")  # the cap of a webhook this worker knows nothing of
     rooms = {w: request.cap(w) - busy.get(w, 0) for w in {*request.caps, *busy}}
     named = {w: n for w, n in rooms.items() if n != room and n > 0}
-    return {"per_webhook": request.per_webhook, "room": room, "rooms": orjson.dumps(named).decode()}
-
-
-def _json(values: Sequence[str]) -> str:
-    return orjson.dumps(values).decode()
+    return {
+        "per_webhook": request.per_webhook,
+        "room": room,
+        "room_ids": list(named),
+        "rooms": list(named.values()),
+    }
 
 
 def settle(
@@ -458,11 +470,12 @@ def settle(
     as one batch. Rows are written in id order, so two batches never deadlock."""
     if not settlements:
         return 0
-    ids_json = orjson.dumps(sorted(s.job.delivery_id for s in settlements)).decode()
-    hooks_json = orjson.dumps(sorted({s.job.webhook_id for s in settlements})).decode()
     # webhook rows before deliveries, as DELETE does
-    states = yield from fetch_all(Q.LOCK_WEBHOOKS, ids=hooks_json)
-    holders = yield from fetch_all(Q.LEASE_HOLDERS, ids=ids_json)
+    hooks = sorted({s.job.webhook_id for s in settlements})
+    states = yield from fetch_all(Q.LOCK_WEBHOOKS, ids=hooks)
+    holders = yield from fetch_all(
+        Q.LEASE_HOLDERS, ids=sorted(s.job.delivery_id for s in settlements)
+    )
     held = {row["id"]: row["lease_token"] for row in holders}
     mine = [s for s in settlements if held.get(s.job.delivery_id) == s.job.lease_token]
     if not mine:

@@ -26,16 +26,27 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from webhookd.domain import clock
 from webhookd.errors import Unavailable
 from webhookd.store import migrations, queries
-from webhookd.store.engine import ProgramStore
+from webhookd.store.engine import Store
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
 SQL = queries.load("sqlite")
 log = logging.getLogger("webhookd.store")
 CHECKPOINT_EVERY = 200  # bookkeeping commits on the loop between WAL checkpoints
+ARRAYS = frozenset({list, tuple})  # parameter types that are arrays (see bind)
+
+
+def bind(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`params` with each list or tuple as JSON text, which the statements read with
+    `json_each` (programs.py: parameters); `params` itself when it has none (most)."""
+    if ARRAYS.isdisjoint(map(type, params.values())):  # the common case, in C
+        return params
+    return {n: orjson.dumps(v).decode() if type(v) in ARRAYS else v for n, v in params.items()}
 
 
 def _execute(conn: sqlite3.Connection, op: Op) -> Any:
@@ -43,7 +54,7 @@ def _execute(conn: sqlite3.Connection, op: Op) -> Any:
         return None  # BEGIN IMMEDIATE: this transaction is the only writer already
     if not isinstance(op.params, Mapping):
         return conn.executemany(SQL[op.query], op.params).rowcount
-    cursor = conn.execute(SQL[op.query], op.params)
+    cursor = conn.execute(SQL[op.query], bind(op.params))
     if op.returning == "all":
         return cursor.fetchall()
     if op.returning == "one":
@@ -89,7 +100,7 @@ class _Busy:
 BUSY = _Busy()
 
 
-class SQLiteStore(ProgramStore):
+class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhookd-sqlite")
@@ -221,6 +232,10 @@ class SQLiteStore(ProgramStore):
             # The loop's connection: it never waits for a lock nor checkpoints the WAL.
             self._queue_conn = self._open_connection(synchronous="NORMAL", busy_ms=0)
             self._queue_conn.execute("PRAGMA wal_autocheckpoint = 0")
+            # Its statements are bounded, so their temporary tables stay in memory: with
+            # the default store, setting one up (the claim's index of its webhooks' rooms)
+            # measured 35 µs, in memory a few.
+            self._queue_conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
             raise Unavailable(f"Cannot open {self._path} ({exc}).") from exc
 

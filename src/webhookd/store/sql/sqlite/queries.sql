@@ -55,11 +55,10 @@ UPDATE webhooks SET active = 0, disabled_reason = :reason WHERE id = :id AND act
 RETURNING tenant_id;
 
 -- name: find_idempotent
--- The events named by :keys, a JSON array of [tenant, key] pairs.
+-- The events named by the pairs (:tenants[i], :keys[i]).
 SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.request_hash
-  FROM json_each(:keys) AS k
-  JOIN events e ON e.tenant_id = json_extract(k.value, '$[0]')
-                AND e.idempotency_key = json_extract(k.value, '$[1]')
+  FROM json_each(:tenants) AS t
+  JOIN events e ON e.tenant_id = t.value AND e.idempotency_key = :keys ->> t.key
                 AND e.idempotency_key IS NOT NULL;
 
 -- name: forget_idempotency_key
@@ -92,43 +91,46 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
 
 -- name: due
 -- Both lanes of a claim, picked per webhook. For each webhook not excluded (at its cap
--- in this worker, outside :only when given, or paused by its circuit), its room (:rooms,
--- or :room for a webhook not named there) of its oldest due retries and first attempts,
--- read from a partial index led by webhook_id (the correlated IN is SQLite's LATERAL,
--- whose LIMIT must be the same for every webhook: :per_webhook, then the rank trims
--- each to its room). The backlog of an excluded webhook is never read. Of those, the
--- oldest :retry_limit retries and :first_limit first attempts, with what the claim
--- needs to know of their webhook.
+-- in this worker, outside :only when given, or paused by its circuit), its room
+-- (:rooms[i] for webhook :room_ids[i], :room for one not named) of its oldest due
+-- retries and first attempts, read from a partial index led by webhook_id (the
+-- correlated IN is SQLite's LATERAL, whose LIMIT must be the same for every webhook:
+-- :per_webhook, then the rank trims each to its room). The backlog of an excluded
+-- webhook is never read. Of those, the oldest :retry_limit retries and :first_limit
+-- first attempts, with what the claim needs to know of their webhook. The webhooks and
+-- their rooms are read once for both lanes (an index on `rooms` serves the join).
+WITH rooms (id, room) AS MATERIALIZED (SELECT value, :rooms ->> key FROM json_each(:room_ids)),
+hooks AS MATERIALIZED (
+    SELECT w.id, w.rate_limit, w.circuit_until, coalesce(r.room, :room) AS room
+      FROM webhooks w LEFT JOIN rooms r ON r.id = w.id
+     WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
+       AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
+       AND (w.circuit_until IS NULL OR w.circuit_until <= :now)
+)
 SELECT * FROM (
     SELECT id, webhook_id, 1 AS retry, rate_limit, circuit_until FROM (
-        SELECT d.id, w.id AS webhook_id, w.rate_limit, w.circuit_until, d.next_attempt_at,
-               row_number() OVER (PARTITION BY w.id ORDER BY d.next_attempt_at) AS rank
-          FROM webhooks w JOIN deliveries d ON d.id IN (
+        SELECT d.id, h.id AS webhook_id, h.rate_limit, h.circuit_until, d.next_attempt_at,
+               h.room, row_number() OVER (PARTITION BY h.id ORDER BY d.next_attempt_at) AS rank
+          FROM hooks h JOIN deliveries d ON d.id IN (
                SELECT x.id FROM deliveries x
-                WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts > 0
+                WHERE x.webhook_id = h.id AND x.status = 'pending' AND x.attempts > 0
                   AND x.next_attempt_at <= :now
                   AND (x.locked_until IS NULL OR x.locked_until < :now)
-                ORDER BY x.next_attempt_at LIMIT :per_webhook)
-         WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
-           AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
-           AND (w.circuit_until IS NULL OR w.circuit_until <= :now))
-     WHERE rank <= coalesce(json_extract(:rooms, '$."' || webhook_id || '"'), :room)
+                ORDER BY x.next_attempt_at LIMIT :per_webhook))
+     WHERE rank <= room
      ORDER BY next_attempt_at LIMIT :retry_limit)
 UNION ALL
 SELECT * FROM (
     SELECT id, webhook_id, 0, rate_limit, circuit_until FROM (
-        SELECT d.id, w.id AS webhook_id, w.rate_limit, w.circuit_until, d.next_attempt_at,
-               row_number() OVER (PARTITION BY w.id ORDER BY d.next_attempt_at) AS rank
-          FROM webhooks w JOIN deliveries d ON d.id IN (
+        SELECT d.id, h.id AS webhook_id, h.rate_limit, h.circuit_until, d.next_attempt_at,
+               h.room, row_number() OVER (PARTITION BY h.id ORDER BY d.next_attempt_at) AS rank
+          FROM hooks h JOIN deliveries d ON d.id IN (
                SELECT x.id FROM deliveries x
-                WHERE x.webhook_id = w.id AND x.status = 'pending' AND x.attempts = 0
+                WHERE x.webhook_id = h.id AND x.status = 'pending' AND x.attempts = 0
                   AND x.next_attempt_at <= :now
                   AND (x.locked_until IS NULL OR x.locked_until < :now)
-                ORDER BY x.next_attempt_at LIMIT :per_webhook)
-         WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
-           AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
-           AND (w.circuit_until IS NULL OR w.circuit_until <= :now))
-     WHERE rank <= coalesce(json_extract(:rooms, '$."' || webhook_id || '"'), :room)
+                ORDER BY x.next_attempt_at LIMIT :per_webhook))
+     WHERE rank <= room
      ORDER BY next_attempt_at LIMIT :first_limit);
 
 -- name: webhook_claimed
