@@ -25,6 +25,7 @@ from webhookd.store.engine import Store
 from webhookd.store.programs import Op, Program
 
 T = TypeVar("T")
+PLAN_LIFETIME_S = 5
 log = logging.getLogger("webhookd.store")
 P = {name: queries.positional(sql) for name, sql in queries.load("postgres").items()}
 DOWN = (
@@ -112,18 +113,7 @@ class PostgresStore(Store):
 
     @property
     def _settings(self) -> dict[str, str]:
-        # Plan every statement for its parameters and the tables as they are now. With
-        # the default, a connection settles on a generic plan after five runs and keeps
-        # it until the table is next analyzed: planned while the queue was nearly
-        # empty, the lease's UPDATE kept scanning the whole deliveries table, and a
-        # claim grew from 1.5 ms to 150 ms as a backlog reached 960,000 rows (one
-        # busy tenant made every tenant's claims slow). Planning costs 10-40 µs a
-        # statement; with custom plans the claim stayed at 1.5-1.8 ms.
-        return {
-            "search_path": self._schema,
-            "application_name": "webhookd",
-            "plan_cache_mode": "force_custom_plan",
-        }
+        return {"search_path": self._schema, "application_name": "webhookd"}
 
     async def _create_pool(self, **settings: str) -> asyncpg.Pool:
         pool: asyncpg.Pool = await asyncpg.create_pool(
@@ -134,6 +124,14 @@ class PostgresStore(Store):
             command_timeout=60,
             server_settings={**self._settings, **settings},
             reset=_keep,
+            # A prepared statement settles on a generic plan after five runs and keeps it
+            # until the table is next analyzed. Planned while the queue was nearly empty,
+            # the lease's UPDATE went on scanning the whole deliveries table: one tenant's
+            # growing backlog made every claim slower (1.5 ms -> 150 ms at 960,000 rows,
+            # measured). Statements are prepared again after this many seconds, so a plan
+            # is never older than that. (Forcing custom plans instead cost 13 ms a claim
+            # with a 100,000-row backlog: the `backlog` bench section.)
+            max_cached_statement_lifetime=PLAN_LIFETIME_S,
         )
         return pool
 
