@@ -78,3 +78,22 @@ async def test_several_writers_run_side_by_side_and_no_more() -> None:
     assert await asyncio.gather(*(group.submit(n) for n in range(40))) == list(range(40))
     assert engine.most_in_flight == 3
     assert engine.transactions == [1] * 40
+
+
+async def test_a_transaction_carries_only_the_oldest_waiting_submissions_key() -> None:
+    # Keyed by tens (a tenant, for publishes): 10 goes alone; behind it 20, 11, 21, 12
+    # wait; the next transaction takes the oldest's key (20 and 21), then 11 and 12.
+    engine = Engine()
+    batches: list[list[int]] = []
+
+    def recorded(works: Sequence[int]) -> Program[list[int]]:
+        batches.append(list(works))
+        return (yield from echo(works))
+
+    group = GroupCommit(engine.run, recorded, key=lambda n: n // 10)
+    first = asyncio.create_task(group.submit(10))
+    while not batches:  # 10's transaction is under way
+        await asyncio.sleep(0)
+    answers = await asyncio.gather(*(group.submit(n) for n in (20, 11, 21, 12)), first)
+    assert answers == [20, 11, 21, 12, 10]  # each caller still gets its own answer
+    assert batches == [[10], [20, 21], [11, 12]]

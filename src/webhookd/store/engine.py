@@ -169,6 +169,7 @@ class Store(ABC):
                 lambda batch: self.run(batch, write=True, announce=True),
                 _publish_together,
                 writers=self.publish_writers,
+                key=_tenant_of,
             )
         return await self._publishes.submit((list(items), idempotency_window_ms))
 
@@ -254,6 +255,12 @@ class Store(ABC):
     async def purge(self, before_ms: int, batch: int) -> int:
         """Delete up to `batch` finished events older than `before_ms` with their log."""
         return await self.run(programs.purge(before_ms, batch), write=True)
+
+
+def _tenant_of(publish: Publish) -> str:
+    """What a publish is grouped by: its (first) event's tenant (store/group.py)."""
+    items, _ = publish
+    return items[0][0].tenant_id if items else ""
 
 
 def _publish_together(works: Sequence[Publish]) -> Program[list[list[Published]]]:

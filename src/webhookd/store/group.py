@@ -11,10 +11,16 @@ its own caller. A lone program is never held back: with fewer than
 `writers` transactions under way it runs at once. SQLite has one writer; PostgreSQL
 runs several transactions side by side, so programs wait to share one only when that
 many are already in flight.
+
+With a `key` (for publishes: the tenant), a transaction carries only submissions with
+the key of the oldest one waiting; the others keep their place for the next. One
+tenant's publish to 240 endpoints (15-20 ms on SQLite) then never rides in the same
+commit as another tenant's publish to five: the small one waits for the write under
+way, not also for its neighbour's rows.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 from webhookd.errors import Unavailable
@@ -34,9 +40,11 @@ class GroupCommit(Generic[P, T]):
         combine: Combine[P, T],
         batch: int = 100,
         writers: int = 1,
+        key: Callable[[P], Hashable] | None = None,
     ):
         self._run = run
         self._combine = combine
+        self._key = key
         self.batch = batch
         self.writers = writers
         self._waiting: list[tuple[P, asyncio.Future[T]]] = []
@@ -55,12 +63,26 @@ class GroupCommit(Generic[P, T]):
     async def _write(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
-                await self._commit(batch)
+                await self._commit(self._next_batch())
         finally:
             # In the same step as the last look at _waiting: work submitted after it
             # finds this writer gone and starts another (a done callback would run later).
             self._writers -= 1
+
+    def _next_batch(self) -> list[tuple[P, asyncio.Future[T]]]:
+        """The oldest waiting submissions, up to `batch`: with a key, only those sharing
+        the oldest one's, in order; the rest stay queued in order."""
+        if self._key is None:
+            oldest, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
+            return oldest
+        key = self._key
+        first = key(self._waiting[0][0])
+        batch: list[tuple[P, asyncio.Future[T]]] = []
+        rest: list[tuple[P, asyncio.Future[T]]] = []
+        for item in self._waiting:
+            (batch if len(batch) < self.batch and key(item[0]) == first else rest).append(item)
+        self._waiting = rest
+        return batch
 
     async def _commit(self, batch: Sequence[tuple[P, asyncio.Future[T]]]) -> None:
         try:
