@@ -795,19 +795,26 @@ def rtt(run: Run) -> None:
           "deliveries, default settings", flush=True)  # fmt: skip
     slow = procs.Receiver(run.logs, "rtt-receiver", ports=RTT_FANOUT, delay_ms=RTT_MS)
     try:
-        best = rtt_limit(run, slow, "sqlite")
-        env = procs.webhookd_env(f"sqlite:///{run.logs / 'rtt.db'}")
-        _rtt_fill(run, env, "rtt-sqlite-fill", slow).proc.stop()
-        server = procs.Webhookd("rtt-sqlite", env, run.logs)
-        server.proc.profile()
-        try:
-            rate, raw = _rtt_drained(run, slow, [server.proc], *_sqlite_probes(run.logs / "rtt.db"))
-        finally:
-            server.proc.stop()
-        _rtt_figures(run, "sqlite", rate, raw, best)
-        rtt_postgres(run, slow, rtt_limit(run, slow, "postgres"))
+        if "sqlite" in ENGINES:
+            rtt_sqlite(run, slow, rtt_limit(run, slow, "sqlite"))
+        if "postgres" in ENGINES:
+            rtt_postgres(run, slow, rtt_limit(run, slow, "postgres"))
     finally:
         slow.proc.stop()
+
+
+def rtt_sqlite(run: Run, slow: procs.Receiver, best: float) -> None:
+    for leftover in ("rtt.db", "rtt.db-wal", "rtt.db-shm"):  # of a BENCH_KEEP_LOGS run
+        (run.logs / leftover).unlink(missing_ok=True)
+    env = procs.webhookd_env(f"sqlite:///{run.logs / 'rtt.db'}")
+    _rtt_fill(run, env, "rtt-sqlite-fill", slow).proc.stop()
+    server = procs.Webhookd("rtt-sqlite", env, run.logs)
+    server.proc.profile()
+    try:
+        rate, raw = _rtt_drained(run, slow, [server.proc], *_sqlite_probes(run.logs / "rtt.db"))
+    finally:
+        server.proc.stop()
+    _rtt_figures(run, "sqlite", rate, raw, best)
 
 
 def rtt_postgres(run: Run, slow: procs.Receiver, best: float) -> None:
