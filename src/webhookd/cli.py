@@ -1,9 +1,10 @@
-"""`webhookd serve | worker | migrate | reseal | token | emit | listen`.
+"""`webhookd serve | worker | relay | outbox install | migrate | reseal | token | emit | listen`.
 
 Settings come from `WEBHOOKD_*` variables; a flag given on the command line wins.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import shlex
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +21,7 @@ from pydantic import ValidationError
 
 from webhookd import __version__, config, logs, store, tokens
 from webhookd.domain import clock, numbers
-from webhookd.errors import WebhookdError
+from webhookd.errors import Invalid, Unavailable, WebhookdError
 from webhookd.service import Service
 
 app = typer.Typer(
@@ -155,38 +157,166 @@ def worker(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Run a delivery worker only (no API). Run as many as you like against PostgreSQL."""
-    from webhookd.api.app import runtime
+    from webhookd.api.app import relay_of, runtime, service_of
 
     settings = _settings(database_url=database_url, worker_concurrency=concurrency)
     _logging(settings)
 
     async def run() -> None:
-        async with runtime(settings) as (_, _, delivery):
+        async with runtime(settings) as (db, sender, delivery):
+            relay = relay_of(settings, service_of(settings, db, sender), delivery.metrics)
+
+            def stop() -> None:
+                delivery.stop()
+                if relay is not None:
+                    relay.stop()
+
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, delivery.stop)
+                loop.add_signal_handler(sig, stop)
             logging.getLogger("webhookd").info(
-                "worker started on %s, %d in flight at most",
+                "worker started on %s, %d in flight at most%s",
                 settings.database_shown,
                 settings.worker_concurrency,
+                "" if relay is None else f", relaying {config.shown(relay.source)}",
             )
-            if settings.metrics_port is None:
-                await delivery.run()
-                return
-            import prometheus_client
-
-            exporter, _ = prometheus_client.start_http_server(
-                settings.metrics_port, settings.host, delivery.metrics.registry
-            )
-            logging.getLogger("webhookd").info(
-                "worker metrics on http://%s:%d/metrics", settings.host, settings.metrics_port
-            )
-            try:
-                await delivery.run()
-            finally:
-                exporter.shutdown()
+            with _metrics_exporter(settings, delivery.metrics.registry, "worker"):
+                await asyncio.gather(delivery.run(), *([relay.run()] if relay else []))
 
     _run(run())
+
+
+@contextlib.contextmanager
+def _metrics_exporter(settings: config.Settings, registry: Any, what: str) -> Iterator[None]:
+    """/metrics on WEBHOOKD_METRICS_PORT for a process without the API, when set."""
+    if settings.metrics_port is None:
+        yield
+        return
+    import prometheus_client
+
+    port = settings.metrics_port
+    exporter, _ = prometheus_client.start_http_server(port, settings.host, registry)
+    logging.getLogger("webhookd").info(
+        "%s metrics on http://%s:%d/metrics", what, settings.host, settings.metrics_port
+    )
+    try:
+        yield
+    finally:
+        exporter.shutdown()
+
+
+@app.command()
+def relay(
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="The application's PostgreSQL holding the outbox [default: "
+            "WEBHOOKD_OUTBOX_SOURCE]."
+        ),
+    ] = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="Print the outbox's backlog, lag and dead rows; exit.")
+    ] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Relay a producer outbox (docs/outbox.md) into webhookd; run several if you like."""
+    from webhookd.api.app import relay_of, service_of
+    from webhookd.metrics import Metrics
+
+    settings = _settings(database_url=database_url, outbox_source=source)
+    _logging(settings)
+    if settings.outbox_source is None:
+        typer.secho(
+            "webhookd: give the outbox's database: --source postgresql://… or "
+            "WEBHOOKD_OUTBOX_SOURCE",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if status:
+        _run(_print_outbox_state(settings.outbox_source))
+        return
+    if settings.sqlite_path is not None:
+        typer.secho(
+            "webhookd: on SQLite only one process may use the database: set "
+            "WEBHOOKD_OUTBOX_SOURCE and `webhookd serve` relays the outbox itself",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    async def run() -> None:
+        db = store.from_settings(settings)
+        await db.open()
+        try:
+            measured = Metrics(queue=False)
+            relay = relay_of(settings, service_of(settings, db, _NoTransport()), measured)
+            assert relay is not None
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, relay.stop)
+            logging.getLogger("webhookd").info(
+                "relaying %s into %s", config.shown(relay.source), settings.database_shown
+            )
+            with _metrics_exporter(settings, measured.registry, "relay"):
+                await relay.run()
+        finally:
+            await db.close()
+
+    _run(run())
+
+
+async def _print_outbox_state(source: str) -> None:
+    import asyncpg
+
+    from webhookd.outbox import schema
+
+    try:
+        conn = await asyncpg.connect(source, timeout=30)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise Unavailable(f"cannot reach {config.shown(source)}: {exc}") from None
+    try:
+        if not await schema.installed(conn):
+            raise Invalid(
+                f"no outbox in {config.shown(source)}: run `webhookd outbox install --database …`"
+            )
+        state = await schema.state(conn)
+    finally:
+        await conn.close()
+    typer.echo(f"outbox {config.shown(source)}")
+    typer.echo(f"  backlog  {state.backlog} rows waiting")
+    typer.echo(f"  lag      {state.lag_seconds:.1f} s (the oldest row's age)")
+    typer.echo(f"  dead     {state.dead} rows in webhookd_outbox.dead")
+
+
+outbox_app = typer.Typer(help="The producer outbox in an application's PostgreSQL.")
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("install")
+def outbox_install(
+    database: Annotated[
+        str, typer.Option(help="The application's PostgreSQL: postgresql://USER:PASSWORD@HOST/DB")
+    ],
+) -> None:
+    """Create or upgrade the schema webhookd_outbox (idempotent: run it on every deploy)."""
+    import asyncpg
+
+    from webhookd.outbox import schema
+
+    applied: list[str] = []
+
+    async def run() -> None:
+        try:
+            applied.extend(await schema.install(database))
+        except (OSError, asyncpg.PostgresError) as exc:
+            message = f"cannot install the outbox in {config.shown(database)}: {exc}"
+            raise Unavailable(message) from None
+
+    _run(run())
+    done = ", ".join(applied) if applied else "nothing to do, it is up to date"
+    typer.echo(f"outbox in {config.shown(database)}: {done}")
+    typer.echo("publish with: SELECT webhookd_outbox.publish('tenant', 'event.type', '{}'::jsonb);")
 
 
 def _print_banner(settings: config.Settings) -> None:

@@ -32,6 +32,15 @@ from webhookd.sealing import Sealer
 MIN_HMAC_KEY_BYTES = 32
 
 
+def shown(url: str) -> str:
+    """A database URL with any password replaced, for logs and banners."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEBHOOKD_", extra="ignore", frozen=True)
 
@@ -87,6 +96,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
     metrics_port: int | None = Field(None, ge=1, le=65535)  # `webhookd worker` only
+    # An application's PostgreSQL holding a producer outbox (docs/outbox.md): `serve` (with
+    # its worker) and `worker` relay it; `webhookd relay --source` does it alone.
+    outbox_source: str | None = Field(None, pattern=r"^postgres(ql)?://")
+    outbox_batch: int = Field(500, ge=1, le=1000)
 
     # Set by load() alone, never from the environment: which secrets are development
     # ones generated beside the database, and where they are kept.
@@ -189,11 +202,7 @@ class Settings(BaseSettings):
     @property
     def database_shown(self) -> str:
         """The database URL with any password replaced, for logs and banners."""
-        parts = urlsplit(self.database_url)
-        if parts.password is None:
-            return self.database_url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
+        return shown(self.database_url)
 
     @functools.cached_property
     def catalog(self) -> dict[str, str]:

@@ -81,6 +81,14 @@ class Metrics:
                 registry=r,
             )
 
+        self.outbox: OutboxMetrics | None = None
+
+    def with_outbox(self) -> "OutboxMetrics":
+        """The relay's metrics (outbox/relay.py), registered the first time it asks."""
+        if self.outbox is None:
+            self.outbox = OutboxMetrics(self.registry)
+        return self.outbox
+
     def attempt(self, outcome: str, duration_ms: int) -> None:
         """One attempt ended: `outcome` is delivered, retry or failed."""
         self.deliveries.labels(outcome).inc()
@@ -115,3 +123,29 @@ class Metrics:
                 count = math.nan if queue is None else queue.health.get(status, 0)
                 self.health.labels(status).set(count)
         return generate_latest(self.registry)
+
+
+class OutboxMetrics:
+    """A producer outbox relay's progress, in the registry of the process running it."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.relayed = Counter(
+            "webhookd_outbox_relayed",
+            "Outbox rows published into webhookd (idempotent repeats included).",
+            registry=registry,
+        )
+        self.dead = Counter(
+            "webhookd_outbox_dead",
+            "Outbox rows that could never be published, moved to webhookd_outbox.dead.",
+            registry=registry,
+        )
+        self.backlog = Gauge(
+            "webhookd_outbox_backlog",
+            "Rows waiting in the application's outbox, as last read by the relay.",
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "webhookd_outbox_lag_seconds",
+            "Age of the oldest row waiting in the outbox; 0 when it is empty.",
+            registry=registry,
+        )

@@ -86,6 +86,15 @@ class NewEvent:
     idempotency_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """What `publish_relayed` did with each item, by its index: published, or refused
+    with the reason."""
+
+    published: dict[int, Published]
+    refused: dict[int, str]
+
+
 class Unfit(Invalid):
     """An event that cannot be published; `field` names what is wrong with it."""
 
@@ -394,6 +403,34 @@ class Service:
             return await self.store.publish_all(events, IDEMPOTENCY_WINDOW_MS)
         except KeyReused as exc:
             raise Conflict(f"events[{exc.index}].idempotencyKey: {exc.message}") from None
+
+    async def publish_relayed(self, items: Sequence[NewEvent]) -> Relayed:
+        """`publish_batch` for the items that can be published (one transaction); the
+        others are refused by index with the reason, and the rest still go. For a relay
+        (outbox/relay.py), which must set a row that can never be published aside, not
+        stop on it."""
+        now, event_id = self.now(), ids.ascending(ids.EVENT)
+        refused: dict[int, str] = {}
+        events, positions = [], []
+        for index, item in enumerate(items):
+            try:
+                event = new_event(
+                    self.event_types, event_id(now), item.tenant_id, item.type, item.data, now
+                )
+            except Unfit as exc:
+                refused[index] = exc.named
+                continue
+            events.append((event, item.idempotency_key))
+            positions.append(index)
+        while events:
+            try:
+                published = await self.store.publish_all(events, IDEMPOTENCY_WINDOW_MS)
+            except KeyReused as exc:
+                refused[positions.pop(exc.index)] = f"idempotencyKey: {exc.message}"
+                del events[exc.index]
+                continue
+            return Relayed(dict(zip(positions, published, strict=True)), refused)
+        return Relayed({}, refused)
 
 
 def new_event(

@@ -26,6 +26,8 @@ from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
 from webhookd.metrics import Metrics
+from webhookd.outbound import Transport
+from webhookd.outbox.relay import Relay
 from webhookd.service import Service
 from webhookd.store.engine import Store
 from webhookd.web import routes as page_routes
@@ -52,22 +54,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings, now, measured) as (db, sender, worker):
-            app.state.service = Service(
-                db,
-                sender,
-                settings.catalog,
-                now,
-                sealer=settings.sealer,
-                policy=settings.network_policy,
-                max_webhooks=settings.max_webhooks_per_tenant,
-            )
-            task = asyncio.create_task(worker.run()) if run_worker else None
+            app.state.service = service_of(settings, db, sender, now)
+            relay = relay_of(settings, app.state.service, measured) if run_worker else None
+            tasks = [asyncio.create_task(worker.run())] if run_worker else []
+            if relay is not None:
+                tasks.append(asyncio.create_task(relay.run()))
             try:
                 yield
             finally:
                 worker.stop()
-                if task is not None:
-                    await task
+                if relay is not None:
+                    relay.stop()
+                await asyncio.gather(*tasks)
 
     app = FastAPI(
         dependencies=[Depends(limits.known_query_only)],
@@ -145,6 +143,33 @@ async def runtime(
             await sender.close()
     finally:
         await db.close()
+
+
+def service_of(
+    settings: Settings, db: Store, transport: Transport, now: clock.Clock = clock.system_clock
+) -> Service:
+    return Service(
+        db,
+        transport,
+        settings.catalog,
+        now,
+        sealer=settings.sealer,
+        policy=settings.network_policy,
+        max_webhooks=settings.max_webhooks_per_tenant,
+    )
+
+
+def relay_of(settings: Settings, service: Service, metrics: Metrics) -> Relay | None:
+    """The producer outbox's relay, when WEBHOOKD_OUTBOX_SOURCE names one."""
+    if settings.outbox_source is None:
+        return None
+    return Relay(
+        settings.outbox_source,
+        service.publish_relayed,
+        metrics=metrics.with_outbox(),
+        batch=settings.outbox_batch,
+        exact_numbers=settings.numbers == "exact",
+    )
 
 
 def worker_limits(settings: Settings) -> Limits:

@@ -1,5 +1,8 @@
 """Numbered migrations: `sql/<dialect>/NNN_name.sql`, applied in order, each once.
 
+The store's (store/sql/) and the producer outbox's (outbox/sql/, in an application's
+database) are loaded alike.
+
 Each engine applies a file and records its version in `schema_migrations` in the
 same transaction, after taking the database's write lock, so several processes
 starting at once apply each migration exactly once.
@@ -16,9 +19,10 @@ class Migration:
     sql: str
 
 
-def load(dialect: str) -> list[Migration]:
-    """Every migration of a dialect, oldest first."""
-    folder = resources.files("webhookd.store").joinpath("sql", dialect)
+def load(dialect: str, package: str = "webhookd.store") -> list[Migration]:
+    """Every migration of a dialect, oldest first (`package`'s `sql/<dialect>/`: the
+    store's own, or `webhookd.outbox`'s for an application's database)."""
+    folder = resources.files(package).joinpath("sql", dialect)
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql") and entry.name[:1].isdigit():
