@@ -146,10 +146,8 @@ def test_a_publish_wakes_the_relay_without_waiting_for_a_poll(
         db = store.from_settings(settings)
         await db.open()
         metrics = Metrics().with_outbox()
-        relay = Relay(
-            outbox_db, Service(db, NoTransport(), settings.catalog, sealer=settings.sealer).publish_relayed,
-            metrics=metrics, poll=3600,
-        )  # fmt: skip
+        service = Service(db, NoTransport(), settings.catalog, sealer=settings.sealer)
+        relay = Relay(outbox_db, service.publish_relayed, metrics=metrics, poll=3600)
         task = asyncio.create_task(relay.run())
         try:
             listening = await asyncpg.connect(outbox_db)
