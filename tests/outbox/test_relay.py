@@ -118,9 +118,9 @@ def test_a_relay_killed_between_publish_and_delete_publishes_each_row_once(
         await db.open()
         try:
             service = Service(db, NoTransport(), settings.catalog, sealer=settings.sealer)
-            with psycopg.connect(outbox_db, autocommit=True) as conn:
+            with psycopg.connect(outbox_db, autocommit=True) as application:
                 for n in range(3):
-                    outbox.publish(conn, "acme", "record.verified", {"n": n})
+                    outbox.publish(application, "acme", "record.verified", {"n": n})
             conn = await asyncpg.connect(outbox_db)
             try:
                 with pytest.raises(ConnectionResetError):
