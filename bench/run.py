@@ -1,7 +1,7 @@
 """`make bench`: every figure of issue 6, measured against this machine's own limit.
 
 Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api, mixed,
-front, idle, soak, isolation, rtt, backlog. Sizes come from the environment; the first six
+front, idle, soak, outbox, isolation, rtt, backlog. Sizes come from the environment; the first six
 fit in 5 minutes on 2 cores, and each of the last three in about 3:
 
   BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
@@ -15,6 +15,7 @@ fit in 5 minutes on 2 cores, and each of the last three in about 3:
   BENCH_RTT_MS=100         endpoint delay    BENCH_RTT_EVENTS=2000 (x10 webhooks)
   BENCH_RTT_ROUNDS=20      client requests per slot of its concurrency
   BENCH_BACKLOG=100000     paused backlog    BENCH_BACKLOG_CLAIMS=200 timed claims
+  BENCH_OUTBOX_EVENTS=20000  by POST /events, then through the producer outbox's relay
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
                                                    and dropped)
 
@@ -33,6 +34,7 @@ import os
 import platform
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +89,7 @@ RTT_ROUNDS = _env_int("BENCH_RTT_ROUNDS", 20)
 RTT_FANOUT = 10
 RTT_IN_FLIGHT = (64, 256, 1024)
 BACKLOG = _env_int("BENCH_BACKLOG", 100_000)
+OUTBOX_EVENTS = _env_int("BENCH_OUTBOX_EVENTS", 20_000)
 BACKLOG_CLAIMS = _env_int("BENCH_BACKLOG_CLAIMS", 200)
 MIXED_EVENTS = _env_int("BENCH_MIXED_EVENTS", 2000)  # x FANOUT webhooks, published while delivering
 LOAD_SHARE = 0.25  # the latency section's offered load: this share of the limit, in deliveries/s
@@ -839,6 +842,52 @@ def rtt_postgres(run: Run, slow: procs.Receiver, best: float) -> None:
     _rtt_figures(run, "postgres", rate, raw, best)
 
 
+# outbox ------------------------------------------------------------------------------------
+def outbox(run: Run) -> None:
+    """The producer outbox's relay (docs/outbox.md) next to POST /events, into one
+    `webhookd serve` on SQLite (one webhook, so each event is also delivered): the
+    events/s from commit in the application's database to the outbox being empty."""
+    print(f"outbox: {OUTBOX_EVENTS} events by POST /events (16 in flight), then as many "
+          "committed in one transaction of the application's PostgreSQL", flush=True)  # fmt: skip
+    with pg_database("outbox_app") as name:
+        source = _pg(name)
+        subprocess.run(procs.python("webhookd.cli", "outbox", "install", "--database", source),
+                       check=True, capture_output=True, cwd=procs.REPO)  # fmt: skip
+        env = run.sqlite_env("outbox", WEBHOOKD_OUTBOX_SOURCE=source)
+        server = procs.Webhookd("outbox-sqlite", env, run.logs)
+        try:
+            server.webhooks("outbox", [f"{run.receiver.url}/outbox"])
+            posted = procs.loadgen(run.logs, "events", server.base, procs.INGEST_KEY,
+                                   "outbox", "--count", str(OUTBOX_EVENTS),
+                                   "--concurrency", "16")  # fmt: skip
+            relayed = asyncio.run(_relay_rate(source, OUTBOX_EVENTS))
+        finally:
+            server.proc.stop()
+    run.raw["outbox"] = {"post_events": posted, "relay": relayed}
+    run.add("outbox: POST /events events/s (16 in flight, fan-out 1)", posted["rate"], "/s")
+    run.add("outbox: relay events/s, commit to outbox empty (500 a round)", relayed["rate"], "/s")
+    run.add("outbox: relay / POST /events", 100 * relayed["rate"] / posted["rate"], "%")
+
+
+async def _relay_rate(source: str, count: int) -> dict[str, float]:
+    conn = await asyncpg.connect(source)
+    try:
+        await conn.execute(
+            "SELECT webhookd_outbox.publish('outbox', 'verification.completed',"
+            " jsonb_build_object('recordId', 'rec_' || g, 'n', g)) FROM generate_series(1, $1) g",
+            count,
+        )  # autocommit: the relay is woken at this commit
+        began = time.monotonic()
+        while True:  # the relay runs in another process: only reading tells when it is done
+            if not await conn.fetchval("SELECT count(*) FROM webhookd_outbox.events"):
+                break
+            await asyncio.sleep(0.02)
+        seconds = time.monotonic() - began
+    finally:
+        await conn.close()
+    return {"seconds": seconds, "rate": count / seconds}
+
+
 # backlog -----------------------------------------------------------------------------------
 def backlog_claims(run: Run) -> None:
     """Claim time with BACKLOG due deliveries on one webhook the claim must skip (paused,
@@ -920,7 +969,7 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-ALL_SECTIONS = "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front"
+ALL_SECTIONS = "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front,outbox"
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
 ENGINES = [e for e in ("sqlite", "postgres")
            if e in os.environ.get("BENCH_ENGINES", "sqlite,postgres")]  # fmt: skip
@@ -948,6 +997,8 @@ def measure(run: Run) -> None:
         mixed(run, limit(run, "mixed"))
     if "soak" in SECTIONS:
         soak(run)
+    if "outbox" in SECTIONS:
+        outbox(run)
     unhappy_paths(run)
 
 
@@ -997,7 +1048,8 @@ def main() -> None:
                     "isolation_rate": ISOLATION_RATE, "isolation_hanging": HANGING,
                     "isolation_broken": BROKEN, "rtt_ms": RTT_MS, "rtt_events": RTT_EVENTS,
                     "rtt_rounds": RTT_ROUNDS, "backlog": BACKLOG,
-                    "backlog_claims": BACKLOG_CLAIMS, "sections": sorted(SECTIONS)},
+                    "backlog_claims": BACKLOG_CLAIMS, "outbox_events": OUTBOX_EVENTS,
+                    "sections": sorted(SECTIONS)},
                 "figures": [asdict(f) for f in run.figures], "raw": run.raw}  # fmt: skip
     out.write_text(json.dumps(document, indent=1) + "\n")
     print(f"written to {out.relative_to(ROOT.parent)}")
