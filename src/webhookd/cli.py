@@ -284,9 +284,13 @@ async def _print_outbox_state(source: str) -> None:
     finally:
         await conn.close()
     typer.echo(f"outbox {config.shown(source)}")
-    typer.echo(f"  backlog  {state.backlog} rows waiting")
+    typer.echo(f"  backlog  {_rows(state.backlog)} waiting")
     typer.echo(f"  lag      {state.lag_seconds:.1f} s (the oldest row's age)")
-    typer.echo(f"  dead     {state.dead} rows in webhookd_outbox.dead")
+    typer.echo(f"  dead     {_rows(state.dead)} in webhookd_outbox.dead")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 outbox_app = typer.Typer(help="The producer outbox in an application's PostgreSQL.")
