@@ -87,7 +87,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         answer = orjson.dumps(
             {"count": state.count, "first": state.first, "last": state.last,
-             "latencies": state.latencies, "most_waiting": state.most_waiting}
+             "latencies": state.latencies, "most_waiting": state.most_waiting,
+             "waiting": state.waiting}
         )  # fmt: skip
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json")]})  # fmt: skip

@@ -748,15 +748,20 @@ def _rtt_fill(run: Run, env: dict[str, str], name: str, slow: procs.Receiver) ->
     return api
 
 
-def _arrivals(receiver: procs.Receiver, expected: int, timeout: float = 600) -> list[int]:
-    """The receiver's count every 0.1 s, from the first arrival until `expected`."""
+def _arrivals(receiver: procs.Receiver, expected: int, timeout: float = 600,
+              waiting: list[int] | None = None) -> list[int]:  # fmt: skip
+    """The receiver's count every 0.1 s, from the first arrival until `expected` (and
+    into `waiting`, the requests it held at each reading)."""
     tick = time.monotonic()
     deadline = tick + timeout
     counts: list[int] = []
     while tick < deadline:
-        count = receiver.stats()["count"]
+        stats = receiver.stats()
+        count = stats["count"]
         if count or counts:
             counts.append(count)
+            if waiting is not None:
+                waiting.append(stats["waiting"])
         if count >= expected:
             break
         tick += 0.1
@@ -769,13 +774,15 @@ def _rtt_drained(run: Run, slow: procs.Receiver, processes: list[procs.Proc],
                  ) -> tuple[float, dict[str, Any]]:  # fmt: skip
     cpu = [proc.cpu_seconds() for proc in processes]
     began = time.monotonic()
-    counts = _arrivals(slow, RTT_EVENTS * RTT_FANOUT)
+    waiting: list[int] = []
+    counts = _arrivals(slow, RTT_EVENTS * RTT_FANOUT, waiting=waiting)
     rate, raw = _drained(run, pending, first, RTT_EVENTS * RTT_FANOUT, slow)
     wall = time.monotonic() - began
     raw["arrived_each_half_second"] = [b - a for a, b in pairwise(counts[::5])]
     raw["cpu_percent"] = {proc.name: round(100 * (proc.cpu_seconds() - before) / wall, 1)
                           for proc, before in zip(processes, cpu, strict=True)}  # fmt: skip
     raw["most_in_flight"] = slow.stats()["most_waiting"]
+    raw["mean_in_flight"] = sum(waiting[:-1]) / max(1, len(waiting) - 1)  # the last: drained
     return rate, raw
 
 
@@ -785,6 +792,7 @@ def _rtt_figures(run: Run, engine: str, rate: float, raw: dict[str, Any], best: 
     run.add(f"rtt {engine}: ratio to the client's best", rate / best * 100, "%", ">= 50 %",
             rate / best >= 0.5)  # fmt: skip
     run.add(f"rtt {engine}: most requests in flight at the endpoints", raw["most_in_flight"], "")
+    run.add(f"rtt {engine}: mean requests in flight at the endpoints", raw["mean_in_flight"], "")
     print(f"  CPU % {raw['cpu_percent']}; arrived each 0.5 s "
           f"{raw['arrived_each_half_second']}", flush=True)  # fmt: skip
 
