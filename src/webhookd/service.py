@@ -33,6 +33,7 @@ MAX_DESCRIPTION = 500
 RECOVER_WINDOW_MS = 28 * 86_400_000
 RECOVER_LIMIT = 10_000
 MAX_TENANT_LENGTH = 255
+ORDERINGS = ("none", "fifo")
 MAX_GRACE_SECONDS = 7 * 86400
 MAX_RATE_LIMIT = 10_000  # deliveries a second to one endpoint
 MAX_BATCH = 1000  # events in one POST /events/batch
@@ -67,6 +68,12 @@ def _check_rate_limit(rate_limit: int) -> int:
     if isinstance(rate_limit, bool) or not 1 <= rate_limit <= MAX_RATE_LIMIT:
         raise Invalid(f"rateLimit must be a whole number from 1 to {MAX_RATE_LIMIT}, or null")
     return rate_limit
+
+
+def _fifo(ordering: str) -> bool:
+    if ordering not in ORDERINGS:
+        raise Invalid('ordering must be "none" or "fifo"')
+    return ordering == "fifo"
 
 
 def _rate_limit_change(rate_limit: int | None) -> int | None:
@@ -162,10 +169,12 @@ class Service:
         description: str | None,
         *,
         rate_limit: int | None = None,
+        ordering: str = "none",
         actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
         """The new webhook and its secret: the only time the plaintext is handed out.
-        `rate_limit`: deliveries a second at most, or None for no limit."""
+        `rate_limit`: deliveries a second at most, or None for no limit. `ordering`:
+        "fifo" delivers one at a time, in publish order; "none" concurrently."""
         now = self.now()
         secret = ids.new_secret()
         webhook = Webhook(
@@ -178,10 +187,13 @@ class Service:
             active=True,
             created_at=now,
             rate_limit=None if rate_limit is None else _check_rate_limit(rate_limit),
+            fifo=_fifo(ordering),
         )
         details: dict[str, object] = {"url": webhook.url, "events": list(webhook.events)}
         if webhook.rate_limit is not None:
             details["rateLimit"] = webhook.rate_limit
+        if webhook.fifo:
+            details["ordering"] = "fifo"
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
         await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
@@ -221,23 +233,28 @@ class Service:
         events: list[str] | None = None,
         description: str | None = None,
         rate_limit: int | None = None,
+        ordering: str | None = None,
         actor: str = SYSTEM,
     ) -> Webhook:
-        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit."""
+        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit.
+        A change of `ordering` applies to the deliveries not yet attempted."""
         _check_id(webhook_id)
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
             events=None if events is None else self._subscription(events),
             description=None if description is None else _check_description(description),
             rate_limit=_rate_limit_change(rate_limit),
+            fifo=None if ordering is None else _fifo(ordering),
         )
         changed: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(changes).items()
-            if value is not None and name != "rate_limit"
+            if value is not None and name not in ("rate_limit", "fifo")
         }
         if changes.rate_limit is not None:  # in the API's terms: null means none
             changed["rateLimit"] = changes.rate_limit or None
+        if ordering is not None:
+            changed["ordering"] = ordering
         audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
         webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
         return _found(webhook, webhook_id)

@@ -26,6 +26,7 @@ WEBHOOK = {
     "lastTriggeredAt": TRIGGERED,
     "disabledReason": None,
     "rateLimit": None,
+    "ordering": "none",
     "health": HEALTHY,
 }
 # A webhook whose endpoint stopped answering: its circuit is open until the probe.
@@ -126,6 +127,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "active": True,
                 "createdAt": CREATED,
                 "rateLimit": None,
+                "ordering": "none",
             },
         ),
     ),

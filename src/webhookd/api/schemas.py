@@ -1,6 +1,6 @@
 """Request bodies. Strict: wrong types and unknown fields are 400s, never coerced."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -31,6 +31,14 @@ RATE_LIMIT = (
 )
 
 
+ORDERING = (
+    '"fifo": deliveries go one at a time, in the order their events were published (a '
+    'failed one holds the ones behind it until it is delivered or fails for good); "none" '
+    "(the default): concurrently, in no particular order."
+)
+Ordering = Literal["none", "fifo"]
+
+
 class CreateWebhook(_Strict):
     url: Text = Field(examples=["https://your-app.com/webhooks/pacspace"])
     events: list[Text] | None = Field(
@@ -40,6 +48,7 @@ class CreateWebhook(_Strict):
     )
     description: Text | None = Field(None, examples=["Production webhook"])
     rateLimit: RateLimit | None = Field(None, examples=[50], description=RATE_LIMIT)
+    ordering: Ordering = Field("none", examples=["fifo"], description=ORDERING)
 
 
 class UpdateWebhook(_Strict):
@@ -48,6 +57,11 @@ class UpdateWebhook(_Strict):
     description: Text | None = None
     rateLimit: RateLimit | None = Field(
         None, examples=[50], description=RATE_LIMIT + " Left out, the limit is kept."
+    )
+    ordering: Ordering | None = Field(
+        None,
+        examples=["fifo"],
+        description=ORDERING + " A change applies to deliveries not yet attempted.",
     )
 
 

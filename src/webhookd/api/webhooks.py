@@ -33,8 +33,9 @@ def _iso_or_none(ms: int | None) -> str | None:
 
 
 def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, Any]:
-    """A webhook as the seed shows it, then what webhookd adds (`rateLimit`, and `health`
-    where the seed shows `lastTriggeredAt`); the (plaintext) secret only when just created."""
+    """A webhook as the seed shows it, then what webhookd adds (`rateLimit`, `ordering`, and
+    `health` where the seed shows `lastTriggeredAt`); the (plaintext) secret only when just
+    created."""
     data: dict[str, Any] = {
         "id": webhook.id,
         "url": webhook.url,
@@ -49,6 +50,7 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
         data["lastTriggeredAt"] = _iso_or_none(webhook.last_triggered_at)
         data["disabledReason"] = webhook.disabled_reason
     data["rateLimit"] = webhook.rate_limit
+    data["ordering"] = "fifo" if webhook.fifo else "none"
     if secret is None:
         shown = health(webhook.circuit, webhook.failing_since)
         data["health"] = {
@@ -65,7 +67,13 @@ async def create_webhook(
     body: CreateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     webhook, secret = await service.create_webhook(
-        tenant, body.url, body.events, body.description, rate_limit=body.rateLimit, actor=actor
+        tenant,
+        body.url,
+        body.events,
+        body.description,
+        rate_limit=body.rateLimit,
+        ordering=body.ordering,
+        actor=actor,
     )
     return responses.ok(201, webhook_json(webhook, secret=secret))
 
@@ -81,13 +89,14 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 
 
 @router.patch(
-    "/webhooks/{webhook_id}", summary="Change a webhook's url, events, description or rate limit"
+    "/webhooks/{webhook_id}",
+    summary="Change a webhook's url, events, description, rate limit or ordering",
 )
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     given = body.model_fields_set
-    for name in ("url", "events"):
+    for name in ("url", "events", "ordering"):
         if name in given and getattr(body, name) is None:
             raise Invalid(f"{name} cannot be null; leave it out to keep the current value")
     webhook = await service.update_webhook(
@@ -100,6 +109,7 @@ async def update_webhook(
         else None,
         # null removes the limit (0 to the service); left out, it is kept (None)
         rate_limit=(body.rateLimit or 0) if "rateLimit" in given else None,
+        ordering=body.ordering,
         actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))

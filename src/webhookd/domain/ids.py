@@ -49,6 +49,24 @@ def ascending(
     return make
 
 
+def after(last: str | None, made: str) -> str:
+    """`made`, or when it does not sort after `last` (an id of the same type), `last`
+    plus a random step of 1 to 2^32: the next id of a sequence that must keep its order
+    whatever the clock says."""
+    if last is None or made > last:
+        return made
+    prefix, _, body = last.partition("_")
+    step = 1 + int.from_bytes(secrets.token_bytes(4), "big")
+    return _encode(prefix, _decode(body) + step)
+
+
+def _decode(body: str) -> int:
+    value = 0
+    for char in body:
+        value = value * 32 + _ALPHABET.index(char)
+    return value
+
+
 def _time_bits(now_ms: int) -> int:
     return (now_ms & ((1 << 48) - 1)) << 80
 

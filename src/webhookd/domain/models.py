@@ -46,6 +46,7 @@ class Webhook:
     rate_limit: int | None = None  # deliveries per second at most; None: no limit
     failing_since: int | None = None  # first failed attempt since the last success
     circuit: Circuit = Circuit()
+    fifo: bool = False  # ordering "fifo": one at a time, in the order publishes committed
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Job:
     manual: bool = False  # a one-off resend: no automatic retry chain follows it
     old_secrets: tuple[OldSecret, ...] = ()
     probe: bool = False  # sent while the webhook's circuit is half-open
+    fifo: bool = False  # its webhook delivers in order: the head of the queue
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ class WebhookChanges:
     events: tuple[str, ...] | None = None
     description: str | None = None
     rate_limit: int | None = None  # 0 removes the limit
+    fifo: bool | None = None  # ordering: True "fifo", False "none"
 
 
 @dataclass(frozen=True, slots=True)

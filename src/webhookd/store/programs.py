@@ -165,6 +165,7 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
         active=w.active,
         created_at=w.created_at,
         rate_limit=w.rate_limit,
+        fifo=w.fifo,
     )
     return True
 
@@ -191,6 +192,7 @@ def update_webhook(
         events=events,
         description=changes.description,
         rate_limit=changes.rate_limit,
+        fifo=changes.fifo,
     )
     return (yield from get_webhook(tenant_id, webhook_id))
 
@@ -274,6 +276,7 @@ def publish_all(
         )
         earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
     hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
+    ordered: set[str] = set()  # of those, the ones that deliver in order (fifo)
     answers: list[Published] = []
     events: list[dict[str, Any]] = []
     fan_out: list[tuple[Event, str]] = []
@@ -290,6 +293,7 @@ def publish_all(
         if event.tenant_id not in hooks:
             active = yield from fetch_all(Q.ACTIVE_WEBHOOKS, tenant=event.tenant_id)
             hooks[event.tenant_id] = [(h["id"], orjson.loads(h["events"])) for h in active]
+            ordered.update(h["id"] for h in active if h["fifo"])
         targets = [
             w for w, types in hooks[event.tenant_id] if catalog.subscribes(types, event.type)
         ]
@@ -306,12 +310,36 @@ def publish_all(
     if events:
         yield from many(Q.INSERT_EVENTS, events)
     if fan_out:
-        delivery_id = ids.ascending(ids.DELIVERY)
-        yield from many(
-            Q.INSERT_DELIVERY,
-            [rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out],
-        )
+        yield from _insert_deliveries(fan_out, ordered)
     return answers
+
+
+def _insert_deliveries(fan_out: list[tuple[Event, str]], ordered: set[str]) -> Program[None]:
+    """One delivery per (event, webhook), with ids in the order given."""
+    delivery_id = ids.ascending(ids.DELIVERY)
+    made = [(event, w, delivery_id(event.created_at)) for event, w in fan_out]
+    fifo = sorted(ordered & {w for _, w in fan_out})
+    if fifo:
+        made = yield from _in_commit_order(made, fifo)
+    yield from many(Q.INSERT_DELIVERY, [rows.delivery_params(e, w, d) for e, w, d in made])
+
+
+def _in_commit_order(
+    made: list[tuple[Event, str, str]], fifo: list[str]
+) -> Program[list[tuple[Event, str, str]]]:
+    """The deliveries to ordered webhooks get ids after the newest one each has, under
+    a lock held until this publish commits: their ids then sort in commit order, which
+    the clocks of several publishers (or one whose clock stepped back) would not give."""
+    locked = yield from fetch_all(Q.LOCK_FIFO, ids=fifo)
+    last = {row["id"]: row["fifo_last"] for row in locked}
+    ordered = []
+    for event, w, delivery_id in made:
+        if w in last:
+            delivery_id = ids.after(last[w], delivery_id)
+            last[w] = delivery_id
+        ordered.append((event, w, delivery_id))
+    yield from many(Q.SET_FIFO_LAST, [{"last": d, "id": w} for w, d in sorted(last.items())])
+    return ordered
 
 
 def claim(request: ClaimRequest, token: str) -> Program[Claimed]:

@@ -56,6 +56,7 @@ def webhook(row: Row) -> Webhook:
         rate_limit=row["rate_limit"],
         failing_since=row["failing_since"],
         circuit=circuit(row),
+        fifo=bool(row["fifo"]),
     )
 
 
@@ -103,6 +104,7 @@ def job(row: Row, token: str, probe: bool = False) -> Job:
         manual=bool(row["manual"]),
         old_secrets=old_secrets(row["old_secrets"]),
         probe=probe,
+        fifo=bool(row["fifo"]),
     )
 
 

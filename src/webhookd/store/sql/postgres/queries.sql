@@ -8,8 +8,9 @@
 
 -- name: insert_webhook
 INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
-                      rate_limit)
-VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit);
+                      rate_limit, fifo)
+VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit,
+        :fifo);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -22,7 +23,8 @@ UPDATE webhooks
    SET url = coalesce(:url::text, url), events = coalesce(:events::text, events),
        description = coalesce(:description::text, description),
        rate_limit = CASE WHEN :rate_limit::integer IS NULL THEN rate_limit
-                         WHEN :rate_limit::integer = 0 THEN NULL ELSE :rate_limit::integer END
+                         WHEN :rate_limit::integer = 0 THEN NULL ELSE :rate_limit::integer END,
+       fifo = coalesce(:fifo::boolean, fifo)
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
@@ -75,8 +77,30 @@ UPDATE events SET idempotency_key = NULL WHERE id = :id;
 -- name: active_webhooks
 -- KEY SHARE: a webhook deleted while this publish runs waits for it, instead of the
 -- publish failing on the deliveries' foreign key. Updates (toggle, settle) don't wait.
-SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id
+SELECT id, events, fifo FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id
    FOR KEY SHARE;
+
+-- name: lock_fifo
+-- A publish to webhooks that deliver in order locks them, in id order, and reads the id
+-- of the newest delivery made for each: its new deliveries' ids sort after it, so ids
+-- follow the order publishes commit in. NO KEY UPDATE waits for another publish of the
+-- same webhook, and not for the KEY SHARE that active_webhooks took (ours or theirs).
+SELECT id, fifo_last FROM webhooks
+ WHERE id = ANY (ARRAY(SELECT unnest(:ids::text[])))
+ ORDER BY id FOR NO KEY UPDATE;
+
+-- name: set_fifo_last
+-- A "many" statement: each parameter is the array of that column over the batch.
+UPDATE webhooks AS w SET fifo_last = t.last
+  FROM unnest(:last::text[], :id::text[]) AS t (last, id)
+ WHERE w.id = t.id;
+
+-- name: fifo_head
+-- The head of an ordered webhook's queue: its oldest pending delivery (a manual resend
+-- goes out of order and is not in the queue), on (webhook_id, status, id).
+SELECT id FROM deliveries
+ WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'pending' AND NOT manual
+ ORDER BY webhook_id, status, id LIMIT 1;
 
 -- name: insert_event
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
@@ -118,8 +142,12 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
 -- led by webhook_id: the backlog of an excluded webhook is never read. Of those, the
 -- oldest :retry_limit retries and :first_limit first attempts, with what the claim
 -- needs to know of their webhook. Rows another worker is claiming are skipped.
+-- A webhook that delivers in order (fifo) gives only the head of its queue (the third
+-- part: its oldest pending delivery, if due and not leased), and manual resends, which
+-- go out of order. The head is locked where it is: when another worker holds it, the
+-- webhook gives nothing (SKIP LOCKED on the head alone never moves on to the next one).
 WITH hooks AS (
-    SELECT w.id, w.rate_limit, w.circuit_until,
+    SELECT w.id, w.rate_limit, w.circuit_until, w.fifo,
            least(:per_webhook::integer, coalesce(r.room, :room::integer)) AS room
       FROM webhooks w
       LEFT JOIN unnest((SELECT :room_ids::text[]), (SELECT :rooms::integer[])) AS r (id, room)
@@ -133,6 +161,7 @@ WITH hooks AS (
         SELECT id, next_attempt_at FROM deliveries
          WHERE webhook_id = h.id AND status = 'pending' AND attempts > 0
            AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
+           AND (NOT h.fifo OR manual)
          ORDER BY next_attempt_at LIMIT h.room
            FOR UPDATE SKIP LOCKED) AS d
   ORDER BY d.next_attempt_at LIMIT :retry_limit)
@@ -142,9 +171,22 @@ UNION ALL
         SELECT id, next_attempt_at FROM deliveries
          WHERE webhook_id = h.id AND status = 'pending' AND attempts = 0
            AND next_attempt_at <= :now AND (locked_until IS NULL OR locked_until < :now)
+           AND NOT h.fifo
          ORDER BY next_attempt_at LIMIT h.room
            FOR UPDATE SKIP LOCKED) AS d
-  ORDER BY d.next_attempt_at LIMIT :first_limit);
+  ORDER BY d.next_attempt_at LIMIT :first_limit)
+UNION ALL
+(SELECT d.id, h.id, d.attempts > 0, h.rate_limit, h.circuit_until
+   FROM hooks h CROSS JOIN LATERAL (
+        SELECT x.id, x.attempts FROM deliveries x
+         WHERE x.id = (SELECT y.id FROM deliveries y
+                        WHERE y.webhook_id = ANY (ARRAY[h.id]) AND y.status = 'pending'
+                          AND NOT y.manual
+                        ORDER BY y.webhook_id, y.status, y.id LIMIT 1)
+           AND x.status = 'pending' AND x.next_attempt_at <= :now
+           AND (x.locked_until IS NULL OR x.locked_until < :now)
+           FOR UPDATE SKIP LOCKED) AS d
+  WHERE h.fifo AND h.room > 0);
 
 -- name: webhook_claimed
 -- A claim took tokens of these webhooks' rate limits, or sent a half-open circuit's probe.
@@ -172,7 +214,7 @@ WITH leased AS (
     RETURNING id, webhook_id, event_id, event_type, attempts, manual
 )
 SELECT l.id, l.webhook_id, l.event_type, l.attempts, l.manual, w.url, w.secret,
-       w.old_secrets, w.active, e.body
+       w.old_secrets, w.active, w.fifo, e.body
   FROM leased l
   JOIN webhooks w ON w.id = l.webhook_id
   JOIN events e ON e.id = l.event_id;

@@ -3,8 +3,9 @@
 
 -- name: insert_webhook
 INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
-                      rate_limit)
-VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit);
+                      rate_limit, fifo)
+VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit,
+        :fifo);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -17,7 +18,8 @@ UPDATE webhooks
    SET url = coalesce(:url, url), events = coalesce(:events, events),
        description = coalesce(:description, description),
        rate_limit = CASE WHEN :rate_limit IS NULL THEN rate_limit
-                         WHEN :rate_limit = 0 THEN NULL ELSE :rate_limit END
+                         WHEN :rate_limit = 0 THEN NULL ELSE :rate_limit END,
+       fifo = coalesce(:fifo, fifo)
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
@@ -65,7 +67,20 @@ SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.reque
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
 
 -- name: active_webhooks
-SELECT id, events FROM webhooks WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
+SELECT id, events, fifo FROM webhooks WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
+
+-- name: lock_fifo
+-- The write transaction already excludes every other publish: a plain read.
+SELECT id, fifo_last FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
+
+-- name: set_fifo_last
+UPDATE webhooks SET fifo_last = :last WHERE id = :id;
+
+-- name: fifo_head
+-- The head of an ordered webhook's queue: its oldest pending delivery (a manual resend
+-- goes out of order and is not in the queue), on (webhook_id, status, id).
+SELECT id FROM deliveries
+ WHERE webhook_id = :webhook AND status = 'pending' AND NOT manual ORDER BY id LIMIT 1;
 
 -- name: insert_event
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
@@ -99,9 +114,12 @@ VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, 1, :at, :manual, :
 -- webhook is never read. Of those, the oldest :retry_limit retries and :first_limit
 -- first attempts, with what the claim needs to know of their webhook. The webhooks and
 -- their rooms are read once for both lanes (an index on `rooms` serves the join).
+-- A webhook that delivers in order (fifo) gives only the head of its queue (the third
+-- part: its oldest pending delivery, if due and not leased), and manual resends, which
+-- go out of order.
 WITH rooms (id, room) AS MATERIALIZED (SELECT value, :rooms ->> key FROM json_each(:room_ids)),
 hooks AS MATERIALIZED (
-    SELECT w.id, w.rate_limit, w.circuit_until, coalesce(r.room, :room) AS room
+    SELECT w.id, w.rate_limit, w.circuit_until, w.fifo, coalesce(r.room, :room) AS room
       FROM webhooks w LEFT JOIN rooms r ON r.id = w.id
      WHERE w.id NOT IN (SELECT value FROM json_each(:excluded))
        AND (:only IS NULL OR w.id IN (SELECT value FROM json_each(:only)))
@@ -116,6 +134,7 @@ SELECT * FROM (
                 WHERE x.webhook_id = h.id AND x.status = 'pending' AND x.attempts > 0
                   AND x.next_attempt_at <= :now
                   AND (x.locked_until IS NULL OR x.locked_until < :now)
+                  AND (NOT h.fifo OR x.manual)
                 ORDER BY x.next_attempt_at LIMIT :per_webhook))
      WHERE rank <= room
      ORDER BY next_attempt_at LIMIT :retry_limit)
@@ -129,9 +148,18 @@ SELECT * FROM (
                 WHERE x.webhook_id = h.id AND x.status = 'pending' AND x.attempts = 0
                   AND x.next_attempt_at <= :now
                   AND (x.locked_until IS NULL OR x.locked_until < :now)
+                  AND NOT h.fifo
                 ORDER BY x.next_attempt_at LIMIT :per_webhook))
      WHERE rank <= room
-     ORDER BY next_attempt_at LIMIT :first_limit);
+     ORDER BY next_attempt_at LIMIT :first_limit)
+UNION ALL
+SELECT d.id, h.id, d.attempts > 0, h.rate_limit, h.circuit_until
+  FROM hooks h JOIN deliveries d ON d.id = (
+       SELECT y.id FROM deliveries y
+        WHERE y.webhook_id = h.id AND y.status = 'pending' AND NOT y.manual
+        ORDER BY y.id LIMIT 1)
+ WHERE h.fifo AND h.room > 0 AND d.next_attempt_at <= :now
+   AND (d.locked_until IS NULL OR d.locked_until < :now);
 
 -- name: webhook_claimed
 -- A claim took tokens of these webhooks' rate limits, or sent a half-open circuit's probe.
@@ -150,6 +178,7 @@ UPDATE deliveries SET locked_until = :until, lease_token = :token
  WHERE id IN (SELECT value FROM json_each(:ids))
 RETURNING id, webhook_id, event_type, attempts, manual,
           (SELECT url FROM webhooks w WHERE w.id = webhook_id) AS url,
+          (SELECT fifo FROM webhooks w WHERE w.id = webhook_id) AS fifo,
           (SELECT secret FROM webhooks w WHERE w.id = webhook_id) AS secret,
           (SELECT old_secrets FROM webhooks w WHERE w.id = webhook_id) AS old_secrets,
           (SELECT active FROM webhooks w WHERE w.id = webhook_id) AS active,
