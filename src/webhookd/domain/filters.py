@@ -101,7 +101,7 @@ def _clause(key: Any, value: Any, where: str, depth: int) -> Predicate:
 def _getter(path: str, where: str) -> Callable[[Any], Any]:
     segments = path.split(".")
     if len(path) > MAX_PATH or not all(segments):
-        raise FilterError(where, f"a field path is 1 to {MAX_PATH} characters of dot-separated keys")
+        raise FilterError(where, f"a field path is 1 to {MAX_PATH} characters of keys and dots")
     if len(segments) == 1:
         return lambda data: data.get(path, _MISSING) if isinstance(data, dict) else _MISSING
 
