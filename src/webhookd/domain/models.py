@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class DeliveryStatus(StrEnum):
@@ -46,6 +47,7 @@ class Webhook:
     rate_limit: int | None = None  # deliveries per second at most; None: no limit
     failing_since: int | None = None  # first failed attempt since the last success
     circuit: Circuit = Circuit()
+    filter: str | None = None  # payload filter, JSON text (domain/filters.py); None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Event:
     body: bytes  # the exact delivery body, serialized once by domain/jsjson
     created_at: int
     fingerprint: str = ""  # of the type and data: a reused idempotency key must match it
+    # The data as published, for payload filters at fan-out; None: read it from the body.
+    data: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

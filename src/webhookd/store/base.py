@@ -15,6 +15,7 @@ class WebhookChanges:
     events: tuple[str, ...] | None = None
     description: str | None = None
     rate_limit: int | None = None  # 0 removes the limit
+    filter: str | None = None  # payload filter text (domain/filters.py); "" removes it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog, circuit, flow, ids, retry
+from webhookd.domain import catalog, circuit, filters, flow, ids, retry
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -166,6 +166,8 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
         created_at=w.created_at,
         rate_limit=w.rate_limit,
     )
+    if w.filter is not None:
+        yield from execute(Q.SET_WEBHOOK_FILTER, tenant=w.tenant_id, id=w.id, filter=w.filter)
     return True
 
 
@@ -192,6 +194,9 @@ def update_webhook(
         description=changes.description,
         rate_limit=changes.rate_limit,
     )
+    if changes.filter is not None:
+        text = changes.filter or None  # "" removes it
+        yield from execute(Q.SET_WEBHOOK_FILTER, tenant=tenant_id, id=webhook_id, filter=text)
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
@@ -273,7 +278,8 @@ def publish_all(
             Q.FIND_IDEMPOTENT, tenants=tenants, keys=[key for _, key in keyed]
         )
         earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
-    hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
+    # tenant -> its active webhooks: (id, subscribed types, payload filter text)
+    hooks: dict[str, list[tuple[str, list[str], str | None]]] = {}
     answers: list[Published] = []
     events: list[dict[str, Any]] = []
     fan_out: list[tuple[Event, str]] = []
@@ -289,10 +295,10 @@ def publish_all(
             continue
         if event.tenant_id not in hooks:
             active = yield from fetch_all(Q.ACTIVE_WEBHOOKS, tenant=event.tenant_id)
-            hooks[event.tenant_id] = [(h["id"], orjson.loads(h["events"])) for h in active]
-        targets = [
-            w for w, types in hooks[event.tenant_id] if catalog.subscribes(types, event.type)
-        ]
+            hooks[event.tenant_id] = [
+                (h["id"], orjson.loads(h["events"]), h["payload_filter"]) for h in active
+            ]
+        targets = _targets(hooks[event.tenant_id], event)
         events.append(rows.event_params(event, key, len(targets)))
         fan_out += [(event, webhook_id) for webhook_id in targets]
         answers.append(Published(event.id, len(targets), created=True))
@@ -312,6 +318,35 @@ def publish_all(
             [rows.delivery_params(event, w, delivery_id(event.created_at)) for event, w in fan_out],
         )
     return answers
+
+
+def _targets(hooks: Sequence[tuple[str, list[str], str | None]], event: Event) -> list[str]:
+    """The webhooks that get a delivery of `event`: subscribed to its type, and, where a
+    webhook has a payload filter, with data that matches it (compiled once per filter)."""
+    data: Any = _UNREAD
+    targets = []
+    for webhook_id, types, payload_filter in hooks:
+        if not catalog.subscribes(types, event.type):
+            continue
+        if payload_filter is not None:
+            if data is _UNREAD:
+                data = event.data if event.data is not None else _data_of(event.body)
+            if not filters.matches(payload_filter, data):
+                continue
+        targets.append(webhook_id)
+    return targets
+
+
+_UNREAD = object()
+
+
+def _data_of(body: bytes) -> Any:
+    """An event's data read back from its delivery body (an Event made without `data`)."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed.get("data") if isinstance(parsed, dict) else None
 
 
 def claim(request: ClaimRequest, token: str) -> Program[Claimed]:

@@ -56,6 +56,7 @@ def webhook(row: Row) -> Webhook:
         rate_limit=row["rate_limit"],
         failing_since=row["failing_since"],
         circuit=circuit(row),
+        filter=row["payload_filter"],
     )
 
 
