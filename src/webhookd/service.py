@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from webhookd.domain import catalog, clock, ids, jsjson, network, urls
+import orjson
+
+from webhookd.domain import catalog, clock, filters, ids, jsjson, network, urls
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -67,6 +69,14 @@ def _check_rate_limit(rate_limit: int) -> int:
     if isinstance(rate_limit, bool) or not 1 <= rate_limit <= MAX_RATE_LIMIT:
         raise Invalid(f"rateLimit must be a whole number from 1 to {MAX_RATE_LIMIT}, or null")
     return rate_limit
+
+
+def _filter_text(document: Any) -> str | None:
+    """A payload filter as stored (domain/filters.py); None for none ({})."""
+    try:
+        return filters.check(document)
+    except filters.FilterError as exc:
+        raise Invalid(str(exc)) from None
 
 
 def _rate_limit_change(rate_limit: int | None) -> int | None:
@@ -162,10 +172,12 @@ class Service:
         description: str | None,
         *,
         rate_limit: int | None = None,
+        payload_filter: Any = None,
         actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
         """The new webhook and its secret: the only time the plaintext is handed out.
-        `rate_limit`: deliveries a second at most, or None for no limit."""
+        `rate_limit`: deliveries a second at most, or None for no limit. `payload_filter`:
+        a filter document (domain/filters.py) its events' data must match, or None."""
         now = self.now()
         secret = ids.new_secret()
         webhook = Webhook(
@@ -178,10 +190,13 @@ class Service:
             active=True,
             created_at=now,
             rate_limit=None if rate_limit is None else _check_rate_limit(rate_limit),
+            filter=None if payload_filter is None else _filter_text(payload_filter),
         )
         details: dict[str, object] = {"url": webhook.url, "events": list(webhook.events)}
         if webhook.rate_limit is not None:
             details["rateLimit"] = webhook.rate_limit
+        if webhook.filter is not None:
+            details["filter"] = orjson.loads(webhook.filter)
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
         await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
@@ -221,23 +236,28 @@ class Service:
         events: list[str] | None = None,
         description: str | None = None,
         rate_limit: int | None = None,
+        payload_filter: Any = None,
         actor: str = SYSTEM,
     ) -> Webhook:
-        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit."""
+        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit;
+        `payload_filter` {} removes the filter."""
         _check_id(webhook_id)
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
             events=None if events is None else self._subscription(events),
             description=None if description is None else _check_description(description),
             rate_limit=_rate_limit_change(rate_limit),
+            filter=None if payload_filter is None else (_filter_text(payload_filter) or ""),
         )
         changed: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(changes).items()
-            if value is not None and name != "rate_limit"
+            if value is not None and name not in ("rate_limit", "filter")
         }
         if changes.rate_limit is not None:  # in the API's terms: null means none
             changed["rateLimit"] = changes.rate_limit or None
+        if changes.filter is not None:
+            changed["filter"] = orjson.loads(changes.filter) if changes.filter else None
         audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
         webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
         return _found(webhook, webhook_id)
@@ -469,6 +489,7 @@ def new_event(
         body=body,
         created_at=now_ms,
         fingerprint=fingerprinted,
+        data=data,
     )
 
 

@@ -26,8 +26,11 @@ WEBHOOK = {
     "lastTriggeredAt": TRIGGERED,
     "disabledReason": None,
     "rateLimit": None,
+    "filter": None,
     "health": HEALTHY,
 }
+FILTER = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+RECORDS_ONLY = {"recordId": {"$exists": True}}  # the PATCH example's: the events below match
 # A webhook whose endpoint stopped answering: its circuit is open until the probe.
 PAUSED = {
     **WEBHOOK,
@@ -35,6 +38,7 @@ PAUSED = {
     "url": "https://your-app.com/webhooks/eu",
     "description": "Production (EU)",
     "rateLimit": 50,
+    "filter": FILTER,
     "health": {
         "status": "paused",
         "failingSince": "2025-06-10T15:20:00.000Z",
@@ -82,6 +86,7 @@ REQUESTS: dict[tuple[str, str], Any] = {
     ("patch", "/dashboard/webhooks/{webhook_id}"): {
         "description": "Production (EU)",
         "rateLimit": 50,
+        "filter": RECORDS_ONLY,
     },
     ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): {"graceSeconds": 86400},
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): {
@@ -126,6 +131,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "active": True,
                 "createdAt": CREATED,
                 "rateLimit": None,
+                "filter": None,
             },
         ),
     ),
@@ -133,7 +139,10 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/dashboard/webhooks/{webhook_id}"): (200, _ok(200, WEBHOOK)),
     ("patch", "/dashboard/webhooks/{webhook_id}"): (
         200,
-        _ok(200, {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50}),
+        _ok(
+            200,
+            {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50, "filter": RECORDS_ONLY},
+        ),
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/toggle"): (
         200,

@@ -31,6 +31,15 @@ RATE_LIMIT = (
 )
 
 
+FILTER = (
+    "Only events whose data matches this filter are delivered (checked at publish time: "
+    "an event that does not match creates no delivery). Keys are field paths with dots; "
+    "a plain value means $eq; operators: $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte, "
+    "$exists, $not; combine with $and, $or, $not. null or {}: every event."
+)
+FILTER_EXAMPLE = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+
+
 class CreateWebhook(_Strict):
     url: Text = Field(examples=["https://your-app.com/webhooks/pacspace"])
     events: list[Text] | None = Field(
@@ -40,6 +49,7 @@ class CreateWebhook(_Strict):
     )
     description: Text | None = Field(None, examples=["Production webhook"])
     rateLimit: RateLimit | None = Field(None, examples=[50], description=RATE_LIMIT)
+    filter: dict[str, Any] | None = Field(None, examples=[FILTER_EXAMPLE], description=FILTER)
 
 
 class UpdateWebhook(_Strict):
@@ -48,6 +58,11 @@ class UpdateWebhook(_Strict):
     description: Text | None = None
     rateLimit: RateLimit | None = Field(
         None, examples=[50], description=RATE_LIMIT + " Left out, the limit is kept."
+    )
+    filter: dict[str, Any] | None = Field(
+        None,
+        examples=[FILTER_EXAMPLE],
+        description=FILTER + " Left out, the filter is kept; null removes it.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -49,6 +50,7 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
         data["lastTriggeredAt"] = _iso_or_none(webhook.last_triggered_at)
         data["disabledReason"] = webhook.disabled_reason
     data["rateLimit"] = webhook.rate_limit
+    data["filter"] = None if webhook.filter is None else orjson.loads(webhook.filter)
     if secret is None:
         shown = health(webhook.circuit, webhook.failing_since)
         data["health"] = {
@@ -65,7 +67,13 @@ async def create_webhook(
     body: CreateWebhook, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     webhook, secret = await service.create_webhook(
-        tenant, body.url, body.events, body.description, rate_limit=body.rateLimit, actor=actor
+        tenant,
+        body.url,
+        body.events,
+        body.description,
+        rate_limit=body.rateLimit,
+        payload_filter=body.filter,
+        actor=actor,
     )
     return responses.ok(201, webhook_json(webhook, secret=secret))
 
@@ -81,7 +89,8 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 
 
 @router.patch(
-    "/webhooks/{webhook_id}", summary="Change a webhook's url, events, description or rate limit"
+    "/webhooks/{webhook_id}",
+    summary="Change a webhook's url, events, description, rate limit or filter",
 )
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
@@ -100,6 +109,8 @@ async def update_webhook(
         else None,
         # null removes the limit (0 to the service); left out, it is kept (None)
         rate_limit=(body.rateLimit or 0) if "rateLimit" in given else None,
+        # null removes the filter ({} to the service); left out, it is kept (None)
+        payload_filter=(body.filter or {}) if "filter" in given else None,
         actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))
