@@ -120,6 +120,23 @@ class Unfit(Invalid):
         return f"{self.field}: {self.message}"
 
 
+class DataMismatch(Unfit):
+    """Data that breaks its event type's schema; `pointer` is where, in the data."""
+
+    def __init__(self, event_type: str, violation: catalog.Violation) -> None:
+        self.event_type = event_type
+        self.violation = violation
+        super().__init__("data", self.at("data", "/data"))
+
+    def at(self, name: str, root: str) -> str:
+        """The refusal, for data found at `name` (a path) and `root` (a JSON Pointer)."""
+        where = root + self.violation.pointer
+        return (
+            f"{name} does not match the schema of event type {self.event_type!r} at "
+            f"{where}: {self.violation.reason}"
+        )
+
+
 class Service:
     def __init__(
         self,
@@ -134,7 +151,7 @@ class Service:
     ) -> None:
         self.store = store
         self.transport = transport
-        self.event_types = dict(event_types)
+        self.event_types = catalog.Catalog.plain(event_types)
         self.now = now
         self.sealer = sealer
         self.policy = policy or network.Policy()
@@ -416,6 +433,8 @@ class Service:
                 event = new_event(
                     self.event_types, event_id(now), item.tenant_id, item.type, item.data, now
                 )
+            except DataMismatch as exc:
+                raise Invalid(exc.at(f"events[{index}].data", f"/events/{index}/data")) from None
             except Unfit as exc:
                 raise Invalid(f"events[{index}].{exc.named}") from None
             events.append((event, item.idempotency_key))
@@ -462,7 +481,8 @@ def new_event(
     now_ms: int,
 ) -> Event:
     """The event as it is stored, or Unfit: one place for what a publisher may send (the
-    API's routes and `webhookd emit --file`, which checks a file before sending any)."""
+    API's routes and `webhookd emit --file`, which checks a file before sending any).
+    Where the catalog has a schema for the type, the data must match it (DataMismatch)."""
     if event_type not in event_types:
         raise Unfit("event", catalog.unknown_types_message([event_type]))
     if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
@@ -471,6 +491,10 @@ def new_event(
         body = delivery_body(event_type, now_ms, data)
     except Invalid as exc:
         raise Unfit("data", exc.message) from None
+    if isinstance(event_types, catalog.Catalog):
+        violation = event_types.violation(event_type, data)
+        if violation is not None:
+            raise DataMismatch(event_type, violation)
     # `fingerprint(event_type, data)` from the data's JSON in the body, where it comes
     # last, rather than encoding the data a second time.
     head = b'{"event":%b,"timestamp":%b,"data":' % (

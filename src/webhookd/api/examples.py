@@ -189,6 +189,15 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 {
                     "name": "verification.completed",
                     "description": "A verification run finished and its records were verified.",
+                    "schema": {
+                        "type": "object",
+                        "required": ["runId", "verified"],
+                        "properties": {
+                            "runId": {"type": "string"},
+                            "verified": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                    "example": {"runId": "run_42", "verified": 1200},
                 },
             ],
         ),

@@ -163,10 +163,22 @@ async def delete_webhook(
     return responses.message(200, "Webhook deleted successfully.")
 
 
-@router.get("/event-types", summary="The event types a webhook can subscribe to")
+@router.get(
+    "/event-types",
+    summary="The event types a webhook can subscribe to",
+    description=(
+        "Each type's name and description, the JSON Schema its `data` must match when it is "
+        "published (null: any object), and an example of its data (null: none given). Both "
+        "come from WEBHOOKD_EVENT_CATALOG."
+    ),
+)
 async def event_types(tenant: Tenant, service: Svc) -> JSONResponse:
     return responses.ok(
-        200, [{"name": name, "description": text} for name, text in service.event_types.items()]
+        200,
+        [
+            {"name": t.name, "description": t.description, "schema": t.schema, "example": t.example}
+            for t in service.event_types.types()
+        ],
     )
 
 
