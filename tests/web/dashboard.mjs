@@ -44,7 +44,7 @@ try {
   await page.locator('#error').waitFor({ state: 'visible', ...WAIT });
   result.createError = await page.locator('#error').textContent();
 
-  step('picking events shows each type's description, schema and example');
+  step('picking events shows the description, schema and example of each type');
   const completed = page.locator('.event-choice', { has: page.getByLabel('verification.completed', { exact: true }) });
   result.eventAbout = await completed.locator('p.hint').first().textContent();
   await completed.getByText('Schema and example of verification.completed').click();

@@ -155,7 +155,7 @@ function eventChoice(type, i, chosen) {
   if (type.description) about.push(el('p', { class: 'hint', id: `${id}-about`, text: type.description }));
   if (type.schema || type.example) {
     about.push(el('details', { class: 'event-schema' },
-      el('summary', { text: `Schema and example of ${type.name}` }),
+      el('summary', { text: `${type.schema && type.example ? 'Schema and example' : type.schema ? 'Schema' : 'Example'} of ${type.name}` }),
       type.schema ? el('p', { class: 'hint', text: 'Its data matches this JSON Schema:' }) : null,
       type.schema ? el('pre', { class: 'excerpt schema', text: JSON.stringify(type.schema, null, 2) }) : null,
       type.example ? el('p', { class: 'hint', text: 'Example data:' }) : null,
