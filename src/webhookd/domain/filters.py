@@ -130,6 +130,8 @@ def _condition(value: Any, where: str) -> Predicate:
 def _operator(op: str, operand: Any, where: str) -> Predicate:  # noqa: C901 - one per operator
     if op in ("$eq", "$ne"):
         _check_value(operand, where)
+        if op == "$eq" and isinstance(operand, str):  # the common case, without equal()
+            return lambda value: type(value) is str and value == operand
         if op == "$eq":
             return lambda value: value is not _MISSING and equal(value, operand)
         return lambda value: value is _MISSING or not equal(value, operand)
@@ -138,6 +140,9 @@ def _operator(op: str, operand: Any, where: str) -> Predicate:  # noqa: C901 - o
             raise FilterError(where, f"must be an array, not {_kind(operand)}")
         for i, item in enumerate(operand):
             _check_value(item, f"{where}[{i}]")
+        if op == "$in" and operand and all(isinstance(o, str) for o in operand):
+            texts = frozenset(operand)  # text only: in a set, True would equal 1
+            return lambda value: type(value) is str and value in texts
         if op == "$in":
             return lambda value: value is not _MISSING and any(equal(value, o) for o in operand)
         return lambda value: value is _MISSING or not any(equal(value, o) for o in operand)
@@ -199,18 +204,40 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+# Plain loops and two-part lambdas rather than all()/any() over a generator: the fan-out
+# evaluates these per webhook per event, and a generator costs more than the tests.
 def _all(parts: list[Predicate]) -> Predicate:
     if not parts:
         return lambda data: True
     if len(parts) == 1:
         return parts[0]
-    return lambda data: all(part(data) for part in parts)
+    if len(parts) == 2:
+        first, second = parts
+        return lambda data: first(data) and second(data)
+
+    def every(data: Any) -> bool:
+        for part in parts:  # noqa: SIM110 - no generator per evaluation
+            if not part(data):
+                return False
+        return True
+
+    return every
 
 
 def _any(parts: list[Predicate]) -> Predicate:
     if len(parts) == 1:
         return parts[0]
-    return lambda data: any(part(data) for part in parts)
+    if len(parts) == 2:
+        first, second = parts
+        return lambda data: first(data) or second(data)
+
+    def some(data: Any) -> bool:
+        for part in parts:  # noqa: SIM110 - no generator per evaluation
+            if part(data):
+                return True
+        return False
+
+    return some
 
 
 def _kind(value: Any) -> str:
