@@ -1,8 +1,8 @@
 """`make bench`: every figure of issue 6, measured against this machine's own limit.
 
 Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api, mixed,
-front, idle, soak, outbox, isolation, rtt, backlog. Sizes come from the environment; the first six
-fit in 5 minutes on 2 cores, and each of the last three in about 3:
+front, idle, soak, outbox, isolation, rtt, backlog, publishcost. Sizes come from the
+environment; the first six fit in 5 minutes on 2 cores, and each of the last three in about 3:
 
   BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
   latency: 25 % of the limit (x10 webhooks), then BENCH_RATE=200 events/s x 1;
@@ -16,6 +16,7 @@ fit in 5 minutes on 2 cores, and each of the last three in about 3:
   BENCH_RTT_ROUNDS=20      client requests per slot of its concurrency
   BENCH_BACKLOG=100000     paused backlog    BENCH_BACKLOG_CLAIMS=200 timed claims
   BENCH_OUTBOX_EVENTS=20000  by POST /events, then through the producer outbox's relay
+  BENCH_PUBLISHCOST_EVENTS=1500 x BENCH_PUBLISHCOST_ROUNDS=3 per variant (bench/publishcost.py)
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
                                                    and dropped)
 
@@ -50,7 +51,7 @@ from typing import Any
 import asyncpg
 import uvloop
 
-from bench import backlog, front, procs
+from bench import backlog, front, procs, publishcost
 from bench.loadgen import percentile
 from bench.pgproxy import CountingProxy
 from webhookd.testing import free_port
@@ -977,7 +978,9 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-ALL_SECTIONS = "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front,outbox"
+ALL_SECTIONS = (
+    "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front,outbox,publishcost"
+)
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
 ENGINES = [e for e in ("sqlite", "postgres")
            if e in os.environ.get("BENCH_ENGINES", "sqlite,postgres")]  # fmt: skip
@@ -1007,7 +1010,20 @@ def measure(run: Run) -> None:
         soak(run)
     if "outbox" in SECTIONS:
         outbox(run)
+    if "publishcost" in SECTIONS:
+        publish_cost(run)
     unhappy_paths(run)
+
+
+def publish_cost(run: Run) -> None:
+    """What payload filters and event schemas cost a publish (bench/publishcost.py)."""
+
+    @contextlib.contextmanager
+    def fresh() -> Iterator[str]:
+        with pg_database("publishcost") as database:
+            yield _pg(database)
+
+    publishcost.run(run.add, run.logs, fresh if "postgres" in ENGINES else None)
 
 
 def unhappy_paths(run: Run) -> None:

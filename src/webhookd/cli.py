@@ -348,6 +348,20 @@ def _print_banner(settings: config.Settings) -> None:
         f"  curl -s -X POST {base}/events -H 'X-Api-Key: {ingest}' "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
     )
+    typer.echo("A webhook that receives only the events whose data matches its filter:")
+    typer.echo(f"  {filtered_webhook_example(base, token)}")
+
+
+FILTER_EXAMPLE = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+
+
+def filtered_webhook_example(base: str, token: str) -> str:
+    """A curl that creates a webhook with a payload filter (docs/api.md, Payload filters)."""
+    body = json.dumps({"url": "https://example.com/hook", "filter": FILTER_EXAMPLE})
+    return (
+        f"curl -s -X POST {base}/dashboard/webhooks -H 'Authorization: Bearer {token}' "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
 
 
 @app.command()

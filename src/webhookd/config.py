@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
+import yaml
 from pydantic import (
     Field,
     PrivateAttr,
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
     ingest_key: SecretStr | None = None
     secret_key: SecretStr | None = None
     event_types: str | None = None
+    event_catalog: Path | None = None  # a JSON or YAML file of event types and schemas
     max_event_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_batch_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     numbers: Literal["exact", "round"] = "exact"  # domain/numbers.py
@@ -136,6 +139,13 @@ class Settings(BaseSettings):
             raise ValueError("must name at least one event type")
         return value
 
+    @field_validator("event_catalog")
+    @classmethod
+    def _event_catalog_loads(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_catalog(value)
+        return value
+
     @field_validator("jwks_url")
     @classmethod
     def _jwks_over_http(cls, value: str | None) -> str | None:
@@ -192,6 +202,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_catalog_source(self) -> "Settings":
+        if self.event_types is not None and self.event_catalog is not None:
+            raise ValueError(
+                "set only one of WEBHOOKD_EVENT_TYPES (names) and WEBHOOKD_EVENT_CATALOG (a "
+                "file of types with descriptions and schemas)"
+            )
+        return self
+
     @property
     def sqlite_path(self) -> Path | None:
         """The database file for `sqlite:///path`, else None."""
@@ -205,10 +224,13 @@ class Settings(BaseSettings):
         return shown(self.database_url)
 
     @functools.cached_property
-    def catalog(self) -> dict[str, str]:
+    def catalog(self) -> catalog.Catalog:
+        """The event types: WEBHOOKD_EVENT_CATALOG's, WEBHOOKD_EVENT_TYPES', or the default."""
+        if self.event_catalog is not None:
+            return load_catalog(self.event_catalog)
         if self.event_types is None:
-            return dict(catalog.DEFAULT_TYPES)
-        return catalog.parse_types(self.event_types)
+            return catalog.Catalog.plain(catalog.DEFAULT_TYPES)
+        return catalog.Catalog.plain(catalog.parse_types(self.event_types))
 
     @functools.cached_property
     def sealer(self) -> Sealer:
@@ -246,6 +268,27 @@ class Settings(BaseSettings):
     @property
     def has_jwt_key(self) -> bool:
         return any(s is not None for s in (self.jwt_secret, self.jwt_public_key, self.jwks_url))
+
+
+def load_catalog(path: Path) -> catalog.Catalog:
+    """The event catalog in a JSON file, or a YAML one (.yaml, .yml); ValueError says
+    what is wrong with it, and where."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            document = yaml.safe_load(text)
+        else:
+            document = orjson.loads(text)
+    except (yaml.YAMLError, orjson.JSONDecodeError) as exc:
+        kind = "YAML" if path.suffix.lower() in (".yaml", ".yml") else "JSON"
+        raise ValueError(f"{path} is not valid {kind}: {exc}") from None
+    try:
+        return catalog.parse_catalog(document)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def load(**overrides: Any) -> Settings:

@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ class Sent:
 
 
 def read(
-    lines: Iterable[bytes], event_types: dict[str, str], exact: bool, max_batch_bytes: int
+    lines: Iterable[bytes], event_types: Mapping[str, str], exact: bool, max_batch_bytes: int
 ) -> list[Line]:
     """The events of a JSON Lines file, each checked as the server will check it; blank
     lines are skipped. Refused naming the first line that would be refused."""
@@ -58,7 +58,7 @@ def read(
 
 
 def _check(
-    text: bytes, number: int, event_types: dict[str, str], exact: bool, max_bytes: int
+    text: bytes, number: int, event_types: Mapping[str, str], exact: bool, max_bytes: int
 ) -> None:
     where = f"line {number}"
     try:

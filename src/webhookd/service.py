@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from webhookd.domain import catalog, clock, ids, jsjson, network, urls
+import orjson
+
+from webhookd.domain import catalog, clock, filters, ids, jsjson, network, urls
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -76,6 +78,14 @@ def _fifo(ordering: str) -> bool:
     return ordering == "fifo"
 
 
+def _filter_text(document: Any) -> str | None:
+    """A payload filter as stored (domain/filters.py); None for none ({})."""
+    try:
+        return filters.check(document)
+    except filters.FilterError as exc:
+        raise Invalid(str(exc)) from None
+
+
 def _rate_limit_change(rate_limit: int | None) -> int | None:
     """An update's rate limit as the store takes it: None keeps it, 0 removes it."""
     if rate_limit is None or (type(rate_limit) is int and rate_limit == 0):
@@ -117,6 +127,23 @@ class Unfit(Invalid):
         return f"{self.field}: {self.message}"
 
 
+class DataMismatch(Unfit):
+    """Data that breaks its event type's schema; `pointer` is where, in the data."""
+
+    def __init__(self, event_type: str, violation: catalog.Violation) -> None:
+        self.event_type = event_type
+        self.violation = violation
+        super().__init__("data", self.at("data", "/data"))
+
+    def at(self, name: str, root: str) -> str:
+        """The refusal, for data found at `name` (a path) and `root` (a JSON Pointer)."""
+        where = root + self.violation.pointer
+        return (
+            f"{name} does not match the schema of event type {self.event_type!r} at "
+            f"{where}: {self.violation.reason}"
+        )
+
+
 class Service:
     def __init__(
         self,
@@ -131,7 +158,7 @@ class Service:
     ) -> None:
         self.store = store
         self.transport = transport
-        self.event_types = dict(event_types)
+        self.event_types = catalog.Catalog.plain(event_types)
         self.now = now
         self.sealer = sealer
         self.policy = policy or network.Policy()
@@ -170,11 +197,14 @@ class Service:
         *,
         rate_limit: int | None = None,
         ordering: str = "none",
+        payload_filter: Any = None,
         actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
         """The new webhook and its secret: the only time the plaintext is handed out.
         `rate_limit`: deliveries a second at most, or None for no limit. `ordering`:
-        "fifo" delivers one at a time, in publish order; "none" concurrently."""
+        "fifo" delivers one at a time, in publish order; "none" concurrently.
+        `payload_filter`: a filter document (domain/filters.py) its events' data must
+        match, or None."""
         now = self.now()
         secret = ids.new_secret()
         webhook = Webhook(
@@ -188,12 +218,15 @@ class Service:
             created_at=now,
             rate_limit=None if rate_limit is None else _check_rate_limit(rate_limit),
             fifo=_fifo(ordering),
+            filter=None if payload_filter is None else _filter_text(payload_filter),
         )
         details: dict[str, object] = {"url": webhook.url, "events": list(webhook.events)}
         if webhook.rate_limit is not None:
             details["rateLimit"] = webhook.rate_limit
         if webhook.fifo:
             details["ordering"] = "fifo"
+        if webhook.filter is not None:
+            details["filter"] = orjson.loads(webhook.filter)
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
         await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
@@ -234,10 +267,12 @@ class Service:
         description: str | None = None,
         rate_limit: int | None = None,
         ordering: str | None = None,
+        payload_filter: Any = None,
         actor: str = SYSTEM,
     ) -> Webhook:
-        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit.
-        A change of `ordering` applies to the deliveries not yet attempted."""
+        """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit;
+        `payload_filter` {} removes the filter. A change of `ordering` applies to the
+        deliveries not yet attempted."""
         _check_id(webhook_id)
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
@@ -245,16 +280,19 @@ class Service:
             description=None if description is None else _check_description(description),
             rate_limit=_rate_limit_change(rate_limit),
             fifo=None if ordering is None else _fifo(ordering),
+            filter=None if payload_filter is None else (_filter_text(payload_filter) or ""),
         )
         changed: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(changes).items()
-            if value is not None and name not in ("rate_limit", "fifo")
+            if value is not None and name not in ("rate_limit", "fifo", "filter")
         }
         if changes.rate_limit is not None:  # in the API's terms: null means none
             changed["rateLimit"] = changes.rate_limit or None
         if ordering is not None:
             changed["ordering"] = ordering
+        if changes.filter is not None:
+            changed["filter"] = orjson.loads(changes.filter) if changes.filter else None
         audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
         webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
         return _found(webhook, webhook_id)
@@ -413,6 +451,8 @@ class Service:
                 event = new_event(
                     self.event_types, event_id(now), item.tenant_id, item.type, item.data, now
                 )
+            except DataMismatch as exc:
+                raise Invalid(exc.at(f"events[{index}].data", f"/events/{index}/data")) from None
             except Unfit as exc:
                 raise Invalid(f"events[{index}].{exc.named}") from None
             events.append((event, item.idempotency_key))
@@ -459,7 +499,8 @@ def new_event(
     now_ms: int,
 ) -> Event:
     """The event as it is stored, or Unfit: one place for what a publisher may send (the
-    API's routes and `webhookd emit --file`, which checks a file before sending any)."""
+    API's routes and `webhookd emit --file`, which checks a file before sending any).
+    Where the catalog has a schema for the type, the data must match it (DataMismatch)."""
     if event_type not in event_types:
         raise Unfit("event", catalog.unknown_types_message([event_type]))
     if not tenant_id or len(tenant_id) > MAX_TENANT_LENGTH:
@@ -468,6 +509,10 @@ def new_event(
         body = delivery_body(event_type, now_ms, data)
     except Invalid as exc:
         raise Unfit("data", exc.message) from None
+    if isinstance(event_types, catalog.Catalog):
+        violation = event_types.violation(event_type, data)
+        if violation is not None:
+            raise DataMismatch(event_type, violation)
     # `fingerprint(event_type, data)` from the data's JSON in the body, where it comes
     # last, rather than encoding the data a second time.
     head = b'{"event":%b,"timestamp":%b,"data":' % (
@@ -486,6 +531,7 @@ def new_event(
         body=body,
         created_at=now_ms,
         fingerprint=fingerprinted,
+        data=data,
     )
 
 

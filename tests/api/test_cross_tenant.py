@@ -30,6 +30,8 @@ def test_tenant_b_cannot_touch_tenant_a(client: TestClient, tmp_path: Path) -> N
     routes: list[tuple[str, str, Any]] = [
         ("GET", base, None),
         ("PATCH", base, {"description": "taken over"}),
+        ("PATCH", base, {"filter": {"status": "failed"}}),
+        ("PATCH", base, {"filter": None}),
         ("POST", f"{base}/toggle", None),
         ("POST", f"{base}/test", None),
         ("POST", f"{base}/rotate-secret", {"graceSeconds": 0}),

@@ -200,3 +200,23 @@ def test_error_examples_are_what_the_routes_really_say(app_factory: Any) -> None
         if status == 429:
             real, documented = real.split("retry in")[0], documented.split("retry in")[0]
         assert real == documented, (method, path, status)
+
+
+def test_the_document_describes_filters_and_event_schemas(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for model in ("CreateWebhook", "UpdateWebhook"):
+        described = schemas[model]["properties"]["filter"]
+        assert "$gte" in described["description"], model
+        assert described["examples"] == [
+            {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+        ]
+    assert "null removes it" in schemas["UpdateWebhook"]["properties"]["filter"]["description"]
+    types = document["paths"]["/dashboard/event-types"]["get"]
+    assert "JSON Schema" in types["description"]
+    example = types["responses"]["200"]["content"]["application/json"]["example"]["data"][0]
+    assert list(example) == ["name", "description", "schema", "example"]
+    for path in ("/events", "/events/batch"):
+        assert "JSON Pointer" in document["paths"][path]["post"]["description"] or (
+            "/events/3/data/amount" in document["paths"][path]["post"]["description"]
+        )

@@ -47,6 +47,17 @@ def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> Non
         json={"tenantId": "demo", "event": "verification.completed"},
     )
     assert event.status_code == 202
+    # The printed filter example creates a webhook with that filter, as it says.
+    filtered = shlex.split(next(line for line in output.splitlines() if '"filter"' in line))
+    body = json.loads(filtered[filtered.index("-d") + 1])
+    created = httpx.post(
+        f"{base}/dashboard/webhooks", json=body, headers={"Authorization": f"Bearer {token[1]}"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["filter"] == {
+        "amount": {"$gte": 100},
+        "currency": {"$in": ["EUR", "USD"]},
+    }
     page = re.search(r"(http://\S+/ui)#token=([\w.-]+)", output)
     assert page, output
     assert page[2] == token[1]

@@ -1,10 +1,13 @@
 """What every Store engine must do: tenancy, the one-transaction outbox, leases, settles."""
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
+import orjson
+
 from tests.conftest import WAIT
-from webhookd.domain import ids
+from webhookd.domain import filters, ids
 from webhookd.domain.circuit import Breaker
 from webhookd.domain.models import (
     Attempt,
@@ -106,6 +109,58 @@ async def test_publish_fans_out_to_active_subscribers_of_the_tenant(store: Store
     jobs = await claim(store, T0, 10, 30_000)
     assert sorted(job.webhook_id for job in jobs) == sorted([hooks[0].id, hooks[1].id])
     assert all(job.body == b'{"event":"x"}' and job.attempts == 0 for job in jobs)
+
+
+async def test_a_payload_filter_decides_the_fan_out(store: Store) -> None:
+    """A webhook with a filter gets a delivery only of events whose data matches it;
+    the data comes from the event, or from its body when an event carries none."""
+    big = filters.check({"amount": {"$gte": 100}})
+    eur = filters.check({"currency": "EUR"})
+    hooks = [
+        replace(webhook("a"), filter=big),
+        replace(webhook("a"), filter=eur),
+        webhook("a"),  # no filter: every event
+    ]
+    for hook in hooks:
+        await store.create_webhook(hook)
+    listed = {w.id: w.filter for w in await store.list_webhooks("a")}
+    assert listed == {hooks[0].id: big, hooks[1].id: eur, hooks[2].id: None}
+
+    def priced(amount: int, currency: str, body: bool = False) -> Event:
+        data = {"amount": amount, "currency": currency}
+        body_bytes = orjson.dumps({"event": "verification.completed", "data": data})
+        return replace(event("a"), body=body_bytes, data=None if body else data)
+
+    matching = await store.publish(priced(150, "EUR"), None, DAY)
+    assert matching.deliveries == 3
+    small_usd = await store.publish(priced(5, "USD"), None, DAY)
+    assert small_usd.deliveries == 1
+    from_body = await store.publish(priced(500, "USD", body=True), None, DAY)
+    assert from_body.deliveries == 2
+    jobs = await claim(store, T0, 10)
+    got = sorted((orjson.loads(j.body)["data"]["amount"], j.webhook_id) for j in jobs)
+    first, second, third = (h.id for h in hooks)
+    assert got == sorted(
+        [(150, first), (150, second), (150, third), (5, third), (500, first), (500, third)]
+    )
+
+
+async def test_a_payload_filter_is_set_changed_and_removed(store: Store) -> None:
+    hook = webhook()
+    await store.create_webhook(hook)
+    text = filters.check({"status": "failed"})
+    changed = await store.update_webhook("a", hook.id, WebhookChanges(filter=text))
+    assert changed is not None
+    assert changed.filter == text
+    kept = await store.update_webhook("a", hook.id, WebhookChanges(description="x"))
+    assert kept is not None
+    assert kept.filter == text
+    assert (await store.publish(event(), None, DAY)).deliveries == 0  # data: none, no status
+    removed = await store.update_webhook("a", hook.id, WebhookChanges(filter=""))
+    assert removed is not None
+    assert removed.filter is None
+    assert (await store.publish(event(), None, DAY)).deliveries == 1
+    assert await store.update_webhook("b", hook.id, WebhookChanges(filter=text)) is None
 
 
 async def test_idempotency_key_replays_within_the_window(store: Store) -> None:

@@ -1,5 +1,6 @@
 """Settings: defaults that work with nothing configured, and errors that name the variable."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,56 @@ def test_bad_settings_name_the_variable(overrides: dict[str, Any], names: str) -
     with pytest.raises(ValidationError) as caught:
         config.Settings(**overrides)  # text, as the environment gives it
     assert names in config.describe(caught.value)
+
+
+EXAMPLE_CATALOG = Path(__file__).parents[2] / "examples" / "event-catalog.yaml"
+
+
+def test_the_event_catalog_is_read_from_yaml_or_json(tmp_path: Path) -> None:
+    from_yaml = config.Settings(event_catalog=str(EXAMPLE_CATALOG)).catalog
+    assert "verification.completed" in from_yaml
+    [completed] = [t for t in from_yaml.types() if t.name == "verification.completed"]
+    assert completed.example == {
+        "runId": "run_42",
+        "verified": 1200,
+        "amount": 250.5,
+        "currency": "EUR",
+    }
+    as_json = tmp_path / "catalog.json"
+    document = {
+        t.name: {"description": t.description, "schema": t.schema} for t in from_yaml.types()
+    }
+    as_json.write_text(json.dumps(document))
+    from_json = config.Settings(event_catalog=str(as_json)).catalog
+    assert dict(from_json) == dict(from_yaml)
+    assert from_json.violation("verification.completed", {"runId": "r"}) is not None
+    assert config.Settings().catalog.violation("verification.completed", {"runId": 1}) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("c.json", "{", "is not valid JSON"),
+        ("c.yaml", "a: [", "is not valid YAML"),
+        ("c.yaml", "- a\n- b\n", "must be an object"),
+        ("c.json", '{"t.x": {"schema": {"type": 1}}}', "schema is not a valid JSON Schema"),
+        ("missing.json", None, "cannot read"),
+    ],
+)
+def test_a_bad_event_catalog_names_the_variable(
+    tmp_path: Path, name: str, text: str | None, message: str
+) -> None:
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ValidationError) as caught:
+        config.Settings(event_catalog=str(path))
+    described = config.describe(caught.value)
+    assert described.startswith("WEBHOOKD_EVENT_CATALOG: ")
+    assert message in described
+
+
+def test_event_types_and_an_event_catalog_are_one_or_the_other() -> None:
+    with pytest.raises(ValidationError) as caught:
+        config.Settings(event_types="a.b", event_catalog=str(EXAMPLE_CATALOG))
+    assert "only one of WEBHOOKD_EVENT_TYPES" in config.describe(caught.value)

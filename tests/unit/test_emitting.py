@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from webhookd import emitting
+from webhookd.domain import catalog
 from webhookd.domain.catalog import DEFAULT_TYPES
 
 LINE = b'{"tenantId": "t", "event": "verification.completed", "data": {"n": 1}}'
@@ -61,3 +62,15 @@ def test_a_refused_item_is_named_by_its_line() -> None:
     with pytest.raises(emitting.Refused) as refused:
         emitting.send(events, "http://h", "k", 10**6, print, server)
     assert str(refused.value) == "HTTP 409: line 4: idempotencyKey: reused. Nothing was sent."
+
+
+def test_a_line_whose_data_breaks_its_schema_is_refused_before_sending() -> None:
+    schemas = catalog.parse_catalog(
+        {"verification.completed": {"schema": {"properties": {"n": {"type": "string"}}}}}
+    )
+    with pytest.raises(emitting.Refused) as refused:
+        emitting.read([b"", LINE], schemas, True, 10**6)
+    assert str(refused.value) == (
+        "line 2: data does not match the schema of event type 'verification.completed' "
+        'at /data/n: 1 is not of type "string"'
+    )

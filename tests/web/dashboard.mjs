@@ -44,10 +44,26 @@ try {
   await page.locator('#error').waitFor({ state: 'visible', ...WAIT });
   result.createError = await page.locator('#error').textContent();
 
+  step('picking events shows the description, schema and example of each type');
+  const completed = page.locator('.event-choice', { has: page.getByLabel('verification.completed', { exact: true }) });
+  result.eventAbout = await completed.locator('p.hint').first().textContent();
+  await completed.getByText('Schema and example of verification.completed').click();
+  await completed.locator('pre.schema').waitFor({ state: 'visible', ...WAIT });
+  result.eventSchema = await completed.locator('pre.schema').textContent();
+  result.eventExample = await completed.locator('pre.example').textContent();
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-event-types.png') });
+
+  step('a filter that is not JSON is refused before anything is sent');
+  await page.getByLabel('Filter').fill('{"currency": EUR}');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('#error', { hasText: 'Filter is not valid JSON' }).waitFor(WAIT);
+  result.filterJsonError = await page.locator('#error').textContent();
+
   step('create a webhook pointing at the receiver');
   await page.getByLabel('Endpoint URL').fill(receiverUrl);
   await page.getByLabel('Description').fill('<img src=x onerror=alert(1)> Receiver');
   await page.getByLabel('Rate limit').fill('5');
+  await page.getByLabel('Filter').fill('{"currency": {"$in": ["EUR", "USD"]}}');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.locator('#secret-dialog[open]').waitFor(WAIT);
   result.secret = await page.locator('#secret-value').inputValue();
@@ -96,11 +112,13 @@ try {
   result.attemptsAfterRetry = await page.locator('#log-rows tr.attempts:not([hidden])').first().innerText();
   await page.screenshot({ path: path.join(artifacts, 'dashboard-detail.png'), fullPage: true });
 
-  step('edit it: the form shows the rate limit; emptied, it is removed');
+  step('edit it: the form shows the rate limit and the filter; emptied, they are removed');
   await page.getByRole('button', { name: 'Edit' }).click();
   await page.locator('#form-dialog[open]').waitFor(WAIT);
   result.rateLimitInForm = await page.getByLabel('Rate limit').inputValue();
+  result.filterInForm = await page.getByLabel('Filter').inputValue();
   await page.getByLabel('Rate limit').fill('');
+  await page.getByLabel('Filter').fill('');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('#status', { hasText: 'Webhook saved.' }).waitFor(WAIT);
   result.factsAfterEdit = await page.locator('#detail-facts').innerText();

@@ -68,7 +68,8 @@ def _unhealthy_webhooks(base: str, token: str, rejecting: str, down: str) -> Non
     for url, description in ((rejecting, "Rejects"), (down, "Down")):
         created = httpx.post(hooks, json={"url": url, "description": description}, headers=headers)
         assert created.status_code == 201, created.text
-    event = {"tenantId": "ops", "event": "verification.completed"}
+    data = {"runId": "run_1", "verified": 1}  # as the catalog's schema asks
+    event = {"tenantId": "ops", "event": "verification.completed", "data": data}
     assert httpx.post(f"{base}/events", json=event, headers={"X-Api-Key": INGEST_KEY}).is_success
 
     def statuses() -> list[str]:
@@ -84,6 +85,7 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
         tmp_path, WEBHOOKD_JWT_SECRET=JWT_SECRET, WEBHOOKD_INGEST_KEY=INGEST_KEY,
         # one breaker failure opens a circuit, for an hour: a paused webhook stays paused
         WEBHOOKD_CIRCUIT_FAILURES="1", WEBHOOKD_CIRCUIT_COOLDOWN="3600",
+        WEBHOOKD_EVENT_CATALOG=str(ROOT / "examples" / "event-catalog.yaml"),
     )  # fmt: skip
     minted = webhookd("token", "--tenant", "acme", "--ttl", "10m", env=env, cwd=tmp_path)
     assert minted.returncode == 0, minted.stderr
@@ -128,11 +130,22 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert result["clipboard"] == secret
     assert result["secretGoneAfterClose"]
 
-    # A new webhook is healthy; its rate limit, set in the form, is shown and can be removed.
+    # Picking events shows what each type is: its description, schema and example.
+    assert result["eventAbout"] == "A verification run finished and its records were verified."
+    assert json.loads(result["eventSchema"])["required"] == ["runId", "verified"]
+    assert json.loads(result["eventExample"])["runId"] == "run_42"
+    assert result["filterJsonError"].startswith("Filter is not valid JSON")
+
+    # A new webhook is healthy; its rate limit and filter, set in the form, are shown and
+    # can be removed.
     assert "Healthy" in result["factsAfterCreate"]
     assert "5 deliveries per second at most" in result["factsAfterCreate"]
+    facts = result["factsAfterCreate"].replace("\n", "\t")
+    assert 'Filter\t{"currency":{"$in":["EUR","USD"]}}' in facts
     assert result["rateLimitInForm"] == "5"
+    assert json.loads(result["filterInForm"]) == {"currency": {"$in": ["EUR", "USD"]}}
     assert "Rate limit\tnone" in result["factsAfterEdit"].replace("\n", "\t")
+    assert "Filter\tnone (every event)" in result["factsAfterEdit"].replace("\n", "\t")
 
     # Data from the API is shown as text, never run as HTML.
     assert result["detailTitle"] == "<img src=x onerror=alert(1)> Receiver"
@@ -185,5 +198,5 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert "next probe at" in result["opsFacts"]
 
     names = ("dashboard-secret.png", "dashboard-detail.png", "dashboard-list.png")
-    for name in (*names, "dashboard-health.png"):
+    for name in (*names, "dashboard-health.png", "dashboard-event-types.png"):
         assert (ARTIFACTS / name).stat().st_size > 0

@@ -29,6 +29,14 @@ ingest_key = APIKeyHeader(
     status_code=202,
     dependencies=[Security(ingest_key)],
     summary="Publish an event to every subscribed webhook of a tenant",
+    description=(
+        "Each active webhook of the tenant subscribed to the type, and whose `filter` (if "
+        "any) matches `data`, gets one delivery. If the type has a JSON Schema "
+        "(WEBHOOKD_EVENT_CATALOG; GET /dashboard/event-types shows it), `data` must match "
+        "it: otherwise a 400 names the JSON Pointer of the first error (`data does not "
+        "match the schema of event type 'order.paid' at /data/amount: -5 is less than the "
+        "minimum of 0`) and nothing is stored."
+    ),
 )
 async def publish_event(
     body: PublishEvent,
@@ -53,8 +61,10 @@ async def publish_event(
     summary="Publish up to 1,000 events at once, all or none",
     description=(
         "Each event as for POST /events, in one transaction: if any is refused, the answer "
-        "names it (`events[3].event: …`) and none is stored. The answer lists each event's "
-        "id and deliveries in the order sent; an idempotencyKey works per event."
+        "names it (`events[3].event: …`) and none is stored. That includes data that breaks "
+        "its type's schema (`events[3].data does not match the schema of event type … at "
+        "/events/3/data/amount: …`): the whole batch is refused. The answer lists each "
+        "event's id and deliveries in the order sent; an idempotencyKey works per event."
     ),
 )
 async def publish_batch(body: PublishBatch, service: Svc, request: Request) -> JSONResponse:

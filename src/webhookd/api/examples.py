@@ -27,8 +27,11 @@ WEBHOOK = {
     "disabledReason": None,
     "rateLimit": None,
     "ordering": "none",
+    "filter": None,
     "health": HEALTHY,
 }
+FILTER = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+RECORDS_ONLY = {"recordId": {"$exists": True}}  # the PATCH example's: the events below match
 # A webhook whose endpoint stopped answering: its circuit is open until the probe.
 PAUSED = {
     **WEBHOOK,
@@ -36,6 +39,7 @@ PAUSED = {
     "url": "https://your-app.com/webhooks/eu",
     "description": "Production (EU)",
     "rateLimit": 50,
+    "filter": FILTER,
     "health": {
         "status": "paused",
         "failingSince": "2025-06-10T15:20:00.000Z",
@@ -83,6 +87,7 @@ REQUESTS: dict[tuple[str, str], Any] = {
     ("patch", "/dashboard/webhooks/{webhook_id}"): {
         "description": "Production (EU)",
         "rateLimit": 50,
+        "filter": RECORDS_ONLY,
     },
     ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): {"graceSeconds": 86400},
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): {
@@ -128,6 +133,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "createdAt": CREATED,
                 "rateLimit": None,
                 "ordering": "none",
+                "filter": None,
             },
         ),
     ),
@@ -135,7 +141,10 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
     ("get", "/dashboard/webhooks/{webhook_id}"): (200, _ok(200, WEBHOOK)),
     ("patch", "/dashboard/webhooks/{webhook_id}"): (
         200,
-        _ok(200, {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50}),
+        _ok(
+            200,
+            {**WEBHOOK, "description": "Production (EU)", "rateLimit": 50, "filter": RECORDS_ONLY},
+        ),
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/toggle"): (
         200,
@@ -182,6 +191,15 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 {
                     "name": "verification.completed",
                     "description": "A verification run finished and its records were verified.",
+                    "schema": {
+                        "type": "object",
+                        "required": ["runId", "verified"],
+                        "properties": {
+                            "runId": {"type": "string"},
+                            "verified": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                    "example": {"runId": "run_42", "verified": 1200},
                 },
             ],
         ),

@@ -37,6 +37,13 @@ ORDERING = (
     "(the default): concurrently, in no particular order."
 )
 Ordering = Literal["none", "fifo"]
+FILTER = (
+    "Only events whose data matches this filter are delivered (checked at publish time: "
+    "an event that does not match creates no delivery). Keys are field paths with dots; "
+    "a plain value means $eq; operators: $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte, "
+    "$exists, $not; combine with $and, $or, $not. null or {}: every event."
+)
+FILTER_EXAMPLE = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
 
 
 class CreateWebhook(_Strict):
@@ -49,6 +56,7 @@ class CreateWebhook(_Strict):
     description: Text | None = Field(None, examples=["Production webhook"])
     rateLimit: RateLimit | None = Field(None, examples=[50], description=RATE_LIMIT)
     ordering: Ordering = Field("none", examples=["fifo"], description=ORDERING)
+    filter: dict[str, Any] | None = Field(None, examples=[FILTER_EXAMPLE], description=FILTER)
 
 
 class UpdateWebhook(_Strict):
@@ -62,6 +70,11 @@ class UpdateWebhook(_Strict):
         None,
         examples=["fifo"],
         description=ORDERING + " A change applies to deliveries not yet attempted.",
+    )
+    filter: dict[str, Any] | None = Field(
+        None,
+        examples=[FILTER_EXAMPLE],
+        description=FILTER + " Left out, the filter is kept; null removes it.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -51,6 +52,7 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
         data["disabledReason"] = webhook.disabled_reason
     data["rateLimit"] = webhook.rate_limit
     data["ordering"] = "fifo" if webhook.fifo else "none"
+    data["filter"] = None if webhook.filter is None else orjson.loads(webhook.filter)
     if secret is None:
         shown = health(webhook.circuit, webhook.failing_since)
         data["health"] = {
@@ -73,6 +75,7 @@ async def create_webhook(
         body.description,
         rate_limit=body.rateLimit,
         ordering=body.ordering,
+        payload_filter=body.filter,
         actor=actor,
     )
     return responses.ok(201, webhook_json(webhook, secret=secret))
@@ -90,7 +93,7 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 
 @router.patch(
     "/webhooks/{webhook_id}",
-    summary="Change a webhook's url, events, description, rate limit or ordering",
+    summary="Change a webhook's url, events, description, rate limit, ordering or filter",
 )
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
@@ -110,6 +113,8 @@ async def update_webhook(
         # null removes the limit (0 to the service); left out, it is kept (None)
         rate_limit=(body.rateLimit or 0) if "rateLimit" in given else None,
         ordering=body.ordering,
+        # null removes the filter ({} to the service); left out, it is kept (None)
+        payload_filter=(body.filter or {}) if "filter" in given else None,
         actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))
@@ -162,10 +167,22 @@ async def delete_webhook(
     return responses.message(200, "Webhook deleted successfully.")
 
 
-@router.get("/event-types", summary="The event types a webhook can subscribe to")
+@router.get(
+    "/event-types",
+    summary="The event types a webhook can subscribe to",
+    description=(
+        "Each type's name and description, the JSON Schema its `data` must match when it is "
+        "published (null: any object), and an example of its data (null: none given). Both "
+        "come from WEBHOOKD_EVENT_CATALOG."
+    ),
+)
 async def event_types(tenant: Tenant, service: Svc) -> JSONResponse:
     return responses.ok(
-        200, [{"name": name, "description": text} for name, text in service.event_types.items()]
+        200,
+        [
+            {"name": t.name, "description": t.description, "schema": t.schema, "example": t.example}
+            for t in service.event_types.types()
+        ],
     )
 
 

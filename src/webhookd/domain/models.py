@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class DeliveryStatus(StrEnum):
@@ -47,6 +48,7 @@ class Webhook:
     failing_since: int | None = None  # first failed attempt since the last success
     circuit: Circuit = Circuit()
     fifo: bool = False  # ordering "fifo": one at a time, in the order publishes committed
+    filter: str | None = None  # payload filter, JSON text (domain/filters.py); None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Event:
     body: bytes  # the exact delivery body, serialized once by domain/jsjson
     created_at: int
     fingerprint: str = ""  # of the type and data: a reused idempotency key must match it
+    # The data as published, for payload filters at fan-out; None: read it from the body.
+    data: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ class WebhookChanges:
     description: str | None = None
     rate_limit: int | None = None  # 0 removes the limit
     fifo: bool | None = None  # ordering: True "fifo", False "none"
+    filter: str | None = None  # payload filter text (domain/filters.py); "" removes it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog, circuit, flow, ids, retry
+from webhookd.domain import catalog, circuit, filters, flow, ids, retry
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -167,6 +167,8 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
         rate_limit=w.rate_limit,
         fifo=w.fifo,
     )
+    if w.filter is not None:
+        yield from execute(Q.SET_WEBHOOK_FILTER, tenant=w.tenant_id, id=w.id, filter=w.filter)
     return True
 
 
@@ -194,6 +196,9 @@ def update_webhook(
         rate_limit=changes.rate_limit,
         fifo=changes.fifo,
     )
+    if changes.filter is not None:
+        text = changes.filter or None  # "" removes it
+        yield from execute(Q.SET_WEBHOOK_FILTER, tenant=tenant_id, id=webhook_id, filter=text)
     return (yield from get_webhook(tenant_id, webhook_id))
 
 
@@ -275,7 +280,8 @@ def publish_all(
             Q.FIND_IDEMPOTENT, tenants=tenants, keys=[key for _, key in keyed]
         )
         earlier = {(row["tenant_id"], row["idempotency_key"]): row for row in found}
-    hooks: dict[str, list[tuple[str, list[str]]]] = {}  # tenant -> its active webhooks
+    # tenant -> its active webhooks: (id, subscribed types, payload filter text)
+    hooks: dict[str, list[tuple[str, list[str], str | None]]] = {}
     ordered: set[str] = set()  # of those, the ones that deliver in order (fifo)
     answers: list[Published] = []
     events: list[dict[str, Any]] = []
@@ -292,11 +298,11 @@ def publish_all(
             continue
         if event.tenant_id not in hooks:
             active = yield from fetch_all(Q.ACTIVE_WEBHOOKS, tenant=event.tenant_id)
-            hooks[event.tenant_id] = [(h["id"], orjson.loads(h["events"])) for h in active]
+            hooks[event.tenant_id] = [
+                (h["id"], orjson.loads(h["events"]), h["payload_filter"]) for h in active
+            ]
             ordered.update(h["id"] for h in active if h["fifo"])
-        targets = [
-            w for w, types in hooks[event.tenant_id] if catalog.subscribes(types, event.type)
-        ]
+        targets = _targets(hooks[event.tenant_id], event)
         events.append(rows.event_params(event, key, len(targets)))
         fan_out += [(event, webhook_id) for webhook_id in targets]
         answers.append(Published(event.id, len(targets), created=True))
@@ -340,6 +346,35 @@ def _in_commit_order(
         ordered.append((event, w, delivery_id))
     yield from many(Q.SET_FIFO_LAST, [{"last": d, "id": w} for w, d in sorted(last.items())])
     return ordered
+
+
+def _targets(hooks: Sequence[tuple[str, list[str], str | None]], event: Event) -> list[str]:
+    """The webhooks that get a delivery of `event`: subscribed to its type, and, where a
+    webhook has a payload filter, with data that matches it (compiled once per filter)."""
+    data: Any = _UNREAD
+    targets = []
+    for webhook_id, types, payload_filter in hooks:
+        if not catalog.subscribes(types, event.type):
+            continue
+        if payload_filter is not None:
+            if data is _UNREAD:
+                data = event.data if event.data is not None else _data_of(event.body)
+            if not filters.matches(payload_filter, data):
+                continue
+        targets.append(webhook_id)
+    return targets
+
+
+_UNREAD = object()
+
+
+def _data_of(body: bytes) -> Any:
+    """An event's data read back from its delivery body (an Event made without `data`)."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed.get("data") if isinstance(parsed, dict) else None
 
 
 def claim(request: ClaimRequest, token: str) -> Program[Claimed]:

@@ -68,6 +68,7 @@ class Q(StrEnum):
     COUNT_WEBHOOKS = "count_webhooks"
     LOCK_WEBHOOKS = "lock_webhooks"
     TRY_LOCK_WEBHOOKS = "try_lock_webhooks"
+    SET_WEBHOOK_FILTER = "set_webhook_filter"
 
 
 # Advisory locks that order concurrent writers: PostgreSQL takes them; SQLite, one writer

@@ -57,6 +57,7 @@ def webhook(row: Row) -> Webhook:
         failing_since=row["failing_since"],
         circuit=circuit(row),
         fifo=bool(row["fifo"]),
+        filter=row["payload_filter"],
     )
 
 

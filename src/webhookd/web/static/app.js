@@ -144,6 +144,29 @@ function healthNote(h) {
   return el('div', { class: 'muted' }, 'failing since ', when(h.failingSince), row ? ` (${row})` : null);
 }
 
+function filterText(w) {
+  return w.filter ? el('code', { text: JSON.stringify(w.filter) }) : 'none (every event)';
+}
+
+// An event type in the form: its checkbox, then its description, schema and example.
+function eventChoice(type, i, chosen) {
+  const id = `f-event-${i}`;
+  const about = [];
+  if (type.description) about.push(el('p', { class: 'hint', id: `${id}-about`, text: type.description }));
+  if (type.schema || type.example) {
+    about.push(el('details', { class: 'event-schema' },
+      el('summary', { text: `${type.schema && type.example ? 'Schema and example' : type.schema ? 'Schema' : 'Example'} of ${type.name}` }),
+      type.schema ? el('p', { class: 'hint', text: 'Its data matches this JSON Schema:' }) : null,
+      type.schema ? el('pre', { class: 'excerpt schema', text: JSON.stringify(type.schema, null, 2) }) : null,
+      type.example ? el('p', { class: 'hint', text: 'Example data:' }) : null,
+      type.example ? el('pre', { class: 'excerpt example', text: JSON.stringify(type.example, null, 2) }) : null));
+  }
+  const box = el('input', { type: 'checkbox', id, name: 'events', value: type.name, checked: chosen.has(type.name) });
+  if (type.description) box.setAttribute('aria-describedby', `${id}-about`);
+  return el('div', { class: 'event-choice' },
+    el('div', { class: 'check' }, box, el('label', { htmlFor: id, text: type.name })), ...about);
+}
+
 function rateLimitText(w) {
   return w.rateLimit ? `${w.rateLimit} deliveries per second at most` : 'none';
 }
@@ -196,7 +219,7 @@ async function start() {
   $('who-text').textContent = `Signed in as ${who}${until}`;
   const loaded = await attempt(null, async () => {
     const types = await api('GET', 'event-types');
-    state.eventTypes = types.data.map((t) => t.name);
+    state.eventTypes = types.data; // name, description, schema, example
     await loadWebhooks();
     return true;
   });
@@ -300,6 +323,7 @@ function showDetail(webhook) {
     ['Status', webhook.active ? badge('ok', 'Active') : badge('off', 'Inactive')],
     ['Health', healthBadge(webhook)],
     ['Rate limit', rateLimitText(webhook)],
+    ['Filter', filterText(webhook)],
     ['Created', when(webhook.createdAt)],
     ['Last triggered', when(webhook.lastTriggeredAt)],
   ];
@@ -511,12 +535,10 @@ function openForm(webhook) {
   $('f-url').value = webhook ? webhook.url : '';
   $('f-description').value = webhook ? webhook.description : '';
   $('f-rate-limit').value = webhook && webhook.rateLimit ? String(webhook.rateLimit) : '';
+  $('f-filter').value = webhook && webhook.filter ? JSON.stringify(webhook.filter, null, 2) : '';
   const chosen = new Set(webhook ? webhook.events : ['*']);
   $('f-all').checked = chosen.has('*');
-  const boxes = state.eventTypes.map((name, i) => el('div', { class: 'check' },
-    el('input', { type: 'checkbox', id: `f-event-${i}`, name: 'events', value: name, checked: chosen.has(name) }),
-    el('label', { htmlFor: `f-event-${i}`, text: name })));
-  $('f-events').replaceChildren(...boxes);
+  $('f-events').replaceChildren(...state.eventTypes.map((type, i) => eventChoice(type, i, chosen)));
   syncEvents();
   $('form-dialog').showModal();
   $('f-url').focus();
@@ -532,9 +554,21 @@ async function saveForm(event) {
   const events = $('f-all').checked ? ['*']
     : [...$('f-events').querySelectorAll('input:checked')].map((box) => box.value);
   const limit = $('f-rate-limit').value.trim(); // the browser has checked it is 1 to 10000
+  const filterSource = $('f-filter').value.trim();
+  let filter = null; // null: none (in an edit, removes it)
+  if (filterSource) {
+    try {
+      filter = JSON.parse(filterSource);
+    } catch (err) {
+      showError(`Filter is not valid JSON: ${err.message}`);
+      $('f-filter').focus();
+      return;
+    }
+  }
   const body = {
     url: $('f-url').value.trim(), events, description: $('f-description').value,
     rateLimit: limit === '' ? null : Number(limit), // null: none (in an edit, removes it)
+    filter, // the API checks it and names the path of what is wrong
   };
   await attempt(event.submitter, async () => {
     if (state.editing) {

@@ -77,7 +77,8 @@ UPDATE events SET idempotency_key = NULL WHERE id = :id;
 -- name: active_webhooks
 -- KEY SHARE: a webhook deleted while this publish runs waits for it, instead of the
 -- publish failing on the deliveries' foreign key. Updates (toggle, settle) don't wait.
-SELECT id, events, fifo FROM webhooks WHERE tenant_id = :tenant AND active ORDER BY id
+SELECT id, events, fifo, payload_filter FROM webhooks
+ WHERE tenant_id = :tenant AND active ORDER BY id
    FOR KEY SHARE;
 
 -- name: lock_fifo
@@ -426,3 +427,7 @@ SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_t
   FROM webhooks
  WHERE id = ANY (ARRAY(SELECT unnest(:ids::text[])))
  ORDER BY id FOR NO KEY UPDATE SKIP LOCKED;
+
+-- name: set_webhook_filter
+-- A webhook's payload filter (domain/filters.py): its JSON text, or NULL for none.
+UPDATE webhooks SET payload_filter = :filter::text WHERE tenant_id = :tenant AND id = :id;

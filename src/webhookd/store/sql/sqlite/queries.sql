@@ -67,7 +67,8 @@ SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.reque
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
 
 -- name: active_webhooks
-SELECT id, events, fifo FROM webhooks WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
+SELECT id, events, fifo, payload_filter FROM webhooks
+ WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
 
 -- name: lock_fifo
 -- The write transaction already excludes every other publish: a plain read.
@@ -349,3 +350,7 @@ SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_t
 SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
        circuit_until, failing_since
   FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: set_webhook_filter
+-- A webhook's payload filter (domain/filters.py): its JSON text, or NULL for none.
+UPDATE webhooks SET payload_filter = :filter WHERE tenant_id = :tenant AND id = :id;
