@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     retry_jitter: float = Field(0.2, ge=0, le=1)
     disable_after: float = Field(retry.DEFAULT_DISABLE_AFTER_S, gt=0)
     retention_days: float = Field(30, ge=1, le=3650)
+    fifo_max_retry_delay: float = Field(300.0, gt=0, le=86400)
 
     max_webhooks_per_tenant: int = Field(100, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

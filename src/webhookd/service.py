@@ -382,7 +382,9 @@ class Service:
     async def resend(
         self, tenant_id: str, webhook_id: str, delivery_id: str, *, actor: str = SYSTEM
     ) -> Delivery:
-        """Send a delivery again now, with the same id; no second retry chain starts."""
+        """Send a delivery again now, with the same id; no second retry chain starts. To
+        a webhook that delivers in order, a failed or delivered one goes out of order
+        (the route says so): it does not wait for the queue."""
         await self._active_webhook(tenant_id, webhook_id)
         if not ids.is_valid(delivery_id, ids.DELIVERY):
             raise _delivery_not_found(delivery_id)

@@ -37,7 +37,7 @@ def test_log_pages_newest_first_and_filters(app_factory: Any) -> None:
     entry = listed[0]
     assert set(entry) == {
         "id", "eventId", "event", "status", "attempts", "inFlight", "createdAt",
-        "lastAttemptAt", "lastHttpStatus", "nextAttemptAt",
+        "lastAttemptAt", "lastHttpStatus", "nextAttemptAt", "blockedBy",
     }  # fmt: skip
     assert (entry["status"], entry["attempts"], entry["lastAttemptAt"]) == ("pending", 0, None)
     only_failed_kind = _get(client, path, event="verification.failed").json()["data"]

@@ -181,6 +181,7 @@ def worker_limits(settings: Settings) -> Limits:
         slow_after=settings.slow_attempt,
         poll_interval=settings.poll_interval,
         retention_ms=round(settings.retention_days * 86_400_000),
+        fifo_max_delay_ms=round(settings.fifo_max_retry_delay * 1000),
         # PostgreSQL tells every worker about new work (LISTEN/NOTIFY), so an idle one
         # polls less and less (up to 10 intervals); SQLite may get work from another
         # process (`webhookd emit`) that only a poll finds.

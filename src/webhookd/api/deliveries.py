@@ -34,6 +34,7 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
         "lastAttemptAt": _iso(d.last_attempt_at),
         "lastHttpStatus": d.last_http_status,
         "nextAttemptAt": _iso(d.next_attempt_at),
+        "blockedBy": d.blocked_by,
     }
 
 
@@ -103,7 +104,16 @@ async def retry_delivery(
     webhook_id: str, delivery_id: str, tenant: Tenant, actor: Actor, service: Svc
 ) -> JSONResponse:
     delivery = await service.resend(tenant, webhook_id, delivery_id, actor=actor)
-    return responses.ok(202, delivery_json(delivery))
+    answer = {"statusCode": 202, "data": delivery_json(delivery)}
+    if delivery.manual and (await service.get_webhook(tenant, webhook_id)).fifo:
+        answer["message"] = OUT_OF_ORDER
+    return responses.Json(answer, status_code=202)
+
+
+OUT_OF_ORDER = (
+    "Sent now, out of order: this webhook delivers in order (ordering fifo), and a resent "
+    "delivery does not wait for its queue."
+)
 
 
 @router.post("/recover", status_code=202, summary="Send again every failed delivery in a window")

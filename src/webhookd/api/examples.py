@@ -58,6 +58,7 @@ DELIVERY = {
     "lastAttemptAt": "2025-06-10T15:22:00.041Z",
     "lastHttpStatus": 200,
     "nextAttemptAt": None,
+    "blockedBy": None,
 }
 ATTEMPT = {
     "attemptedAt": "2025-06-10T15:22:00.041Z",

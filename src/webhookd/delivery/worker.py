@@ -64,6 +64,7 @@ class Limits:
     idle_backoff: int = 1  # the idle backstop grows up to this many poll intervals
     burst_per_turn: int = 16  # unproven attempts begun (or failed ones ended) per loop turn
     unproven_per_claim: int = 32  # unproven endpoints' deliveries leased per claim at most
+    fifo_max_delay_ms: int = 300_000  # the longest retry delay of an ordered webhook's head
 
     @property
     def claim_at(self) -> int:
@@ -222,7 +223,9 @@ class Worker:
                 jobs = claimed.jobs
                 if claimed.wake_at is not None and len(self._retries) < 10_000:
                     heapq.heappush(self._retries, claimed.wake_at)
-                self._constrained = constrained
+                # The successor of an ordered webhook's head is claimable once the head's
+                # result commits: wake for that, not for the poll.
+                self._constrained = constrained or any(j.fifo for j in self._inflight.values())
                 if not jobs:
                     await self._idle(seen)
                     continue
@@ -279,7 +282,9 @@ class Worker:
             slots=free,
             retry_slots=max(0, min(free, retry_room)),
             per_webhook=self.limits.per_webhook,
-            busy=Counter(job.webhook_id for job in jobs),
+            # The head of an ordered webhook's queue takes no room in its window: the claim
+            # gives no second one anyway, and a resend by hand goes out of order at once.
+            busy=Counter(job.webhook_id for job in jobs if not job.fifo or job.manual),
             caps=self.windows.caps,
             default_cap=self.windows.initial,
             # A claim leases at most a slice of unproven endpoints' work: on SQLite it runs
@@ -396,7 +401,14 @@ class Worker:
         else:
             self.windows.failed(job.webhook_id)
         attempt_no = job.attempts + 1
-        decision = self.policy.decide(result, attempt_no, self.now(), self.jitter, job.manual)
+        decision = self.policy.decide(
+            result,
+            attempt_no,
+            self.now(),
+            self.jitter,
+            job.manual,
+            self.limits.fifo_max_delay_ms if job.fifo else None,
+        )
         outcome = OUTCOMES[decision.status]
         self.metrics.attempt(outcome, result.duration_ms)
         fields = {

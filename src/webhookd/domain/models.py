@@ -76,6 +76,8 @@ class Delivery:
     last_attempt_at: int | None = None
     last_http_status: int | None = None
     in_flight: bool = False
+    manual: bool = False  # a resend outside its retry chain (and outside an ordered queue)
+    blocked_by: str | None = None  # an ordered webhook's: the head of the queue it waits for
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,8 +74,10 @@ class Policy:
         now_ms: int,
         jitter: Jitter,
         manual: bool = False,
+        max_delay_ms: int | None = None,
     ) -> Decision:
-        """The delivery's new status and, when it stays pending, its next attempt time."""
+        """The delivery's new status and, when it stays pending, its next attempt time:
+        at most `max_delay_ms` away when given (an ordered webhook's queue waits for it)."""
         if result.ok:
             return Decision(DeliveryStatus.DELIVERED)
         if result.http_status == 410:
@@ -87,6 +89,8 @@ class Policy:
             asked = parse_retry_after(result.retry_after, now_ms)
             if asked is not None:
                 delay = min(max(asked, delay), 2 * delay)
+        if max_delay_ms is not None:
+            delay = min(delay, max_delay_ms)
         return Decision(DeliveryStatus.PENDING, now_ms + delay)
 
     @property

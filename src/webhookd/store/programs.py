@@ -662,7 +662,22 @@ def list_deliveries(
         params["event"] = where.event_type
     query = LOG_QUERIES[where.status is not None, where.event_type is not None]
     found = yield from fetch_all(query, params)
-    return [rows.delivery(row, now_ms) for row in found]
+    return (yield from _blocked([rows.delivery(row, now_ms) for row in found], webhook_id))
+
+
+def _blocked(deliveries: list[Delivery], webhook_id: str) -> Program[list[Delivery]]:
+    """Of an ordered webhook, the pending deliveries behind the head of its queue, marked
+    with the head's id (`blocked_by`)."""
+    waiting = [d for d in deliveries if d.status is DeliveryStatus.PENDING and not d.manual]
+    if not waiting:
+        return deliveries
+    head = yield from fetch_one(Q.FIFO_HEAD, webhook=webhook_id)
+    if head is None:
+        return deliveries
+    return [
+        replace(d, blocked_by=head["id"]) if d in waiting and d.id > head["id"] else d
+        for d in deliveries
+    ]
 
 
 def get_delivery(
@@ -672,9 +687,8 @@ def get_delivery(
     if row is None:
         return None
     tried = yield from fetch_all(Q.ATTEMPTS_OF, id=delivery_id)
-    return DeliveryDetail(
-        rows.delivery(row, now_ms), bytes(row["body"]), [rows.attempt(a) for a in tried]
-    )
+    (delivery,) = yield from _blocked([rows.delivery(row, now_ms)], webhook_id)
+    return DeliveryDetail(delivery, bytes(row["body"]), [rows.attempt(a) for a in tried])
 
 
 def resend(

@@ -80,6 +80,7 @@ def delivery(row: Row, now_ms: int) -> Delivery:
         last_attempt_at=row["last_attempt_at"],
         last_http_status=row["last_http_status"],
         in_flight=locked_until is not None and locked_until >= now_ms,
+        manual=bool(row["manual"]),
     )
 
 

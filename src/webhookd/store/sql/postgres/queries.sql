@@ -97,10 +97,11 @@ UPDATE webhooks AS w SET fifo_last = t.last
  WHERE w.id = t.id;
 
 -- name: fifo_head
--- The head of an ordered webhook's queue: its oldest pending delivery (a manual resend
--- goes out of order and is not in the queue), on (webhook_id, status, id).
+-- The head of the webhook's queue if it delivers in order (none otherwise): its oldest
+-- pending delivery (a manual resend goes out of order and is not in the queue).
 SELECT id FROM deliveries
  WHERE webhook_id = ANY (ARRAY[:webhook::text]) AND status = 'pending' AND NOT manual
+   AND EXISTS (SELECT 1 FROM webhooks WHERE id = :webhook AND fifo)
  ORDER BY webhook_id, status, id LIMIT 1;
 
 -- name: insert_event

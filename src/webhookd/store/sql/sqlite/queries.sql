@@ -78,10 +78,12 @@ SELECT id, fifo_last FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids
 UPDATE webhooks SET fifo_last = :last WHERE id = :id;
 
 -- name: fifo_head
--- The head of an ordered webhook's queue: its oldest pending delivery (a manual resend
--- goes out of order and is not in the queue), on (webhook_id, status, id).
+-- The head of the webhook's queue if it delivers in order (none otherwise): its oldest
+-- pending delivery (a manual resend goes out of order and is not in the queue).
 SELECT id FROM deliveries
- WHERE webhook_id = :webhook AND status = 'pending' AND NOT manual ORDER BY id LIMIT 1;
+ WHERE webhook_id = :webhook AND status = 'pending' AND NOT manual
+   AND EXISTS (SELECT 1 FROM webhooks WHERE id = :webhook AND fifo)
+ ORDER BY id LIMIT 1;
 
 -- name: insert_event
 INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, deliveries,
