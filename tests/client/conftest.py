@@ -108,6 +108,10 @@ class Flaky:
     def base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def fail_next(self, n: int) -> None:
+        """Fail the next `n` requests from now."""
+        self.fail = self.count + n
+
     @property
     def count(self) -> int:
         return len(self.seen)

@@ -60,7 +60,11 @@ async def test_webhooks_crud_toggle_test_rotate(dash: Either) -> None:
         changed = await dash(
             "update_webhook", hook, events=["*"], description=None, rate_limit=None
         )
-        assert (changed["events"], changed["description"], changed["rateLimit"]) == (["*"], "", None)
+        assert (changed["events"], changed["description"], changed["rateLimit"]) == (
+            ["*"],
+            "",
+            None,
+        )
         assert changed["url"] == receiver.url  # left out: kept
         # A field the client has no parameter for goes to the server as it is.
         assert (await dash("update_webhook", hook, rateLimit=7))["rateLimit"] == 7
@@ -95,7 +99,9 @@ async def test_webhooks_crud_toggle_test_rotate(dash: Either) -> None:
         assert await dash("list_webhooks") == []
 
 
-async def test_deliveries_retry_recover_and_audit_log(dash: Either, pub: Either, tenant: str) -> None:
+async def test_deliveries_retry_recover_and_audit_log(
+    dash: Either, pub: Either, tenant: str
+) -> None:
     # 400, not 500: five 5xx answers in a row would open the circuit and hold the rest.
     with Receiver() as receiver, Receiver(status=400) as failing:
         hook = (await dash("create_webhook", receiver.url))["id"]
@@ -123,7 +129,9 @@ async def test_deliveries_retry_recover_and_audit_log(dash: Either, pub: Either,
         assert [d["id"] for d in everything] == [d["id"] for d in pages]
         assert [d["eventId"] for d in everything] == [p["id"] for p in reversed(published)]
 
-        done = await dash("list_deliveries", hook, status="delivered", event="verification.completed")
+        done = await dash(
+            "list_deliveries", hook, status="delivered", event="verification.completed"
+        )
         assert len(done["data"]) == 3
         assert (await dash("list_deliveries", hook, event="test"))["data"] == []
 
