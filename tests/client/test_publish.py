@@ -2,13 +2,15 @@
 idempotency key, and the errors the publishing routes answer."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx2
 import pytest
 
 from tests.client.conftest import Server
 from tests.client.flavors import FLAVORS, Either, dashboard, publisher
-from tests.conftest import Receiver, make_token
-from webhookd.client import WebhookdAPIError
+from tests.conftest import WAIT, Receiver, make_token
+from webhookd.client import AsyncClient, Client, WebhookdAPIError
 
 pytestmark = pytest.mark.parametrize("flavor", FLAVORS)
 
@@ -120,3 +122,34 @@ async def test_publish_errors_carry_the_servers_message(
     finally:
         await token_as_key.close()
     assert wrong.value.status_code == 401
+
+
+async def test_an_http_client_of_your_own_is_used_and_left_open(
+    flavor: str, server: Server, tenant: str
+) -> None:
+    sent: list[httpx2.Request] = []
+    own: Any
+    if flavor == "sync":
+        own = httpx2.Client(timeout=WAIT, event_hooks={"request": [sent.append]})
+        with Client(
+            server.base, server.ingest_key, http_client=own, headers={"X-Trace": "t1"}
+        ) as blocking:
+            blocking.publish(tenant, "verification.completed")
+        assert not own.is_closed
+        own.close()
+    else:
+
+        async def note(request: httpx2.Request) -> None:
+            sent.append(request)
+
+        own = httpx2.AsyncClient(timeout=WAIT, event_hooks={"request": [note]})
+        async with AsyncClient(
+            server.base, server.ingest_key, http_client=own, headers={"X-Trace": "t1"}
+        ) as awaiting:
+            await awaiting.publish(tenant, "verification.completed")
+        assert not own.is_closed
+        await own.aclose()
+    [request] = sent
+    assert request.headers["X-Trace"] == "t1"
+    assert request.headers["X-Api-Key"] == server.ingest_key
+    assert request.headers["User-Agent"].startswith("webhookd-client/")
