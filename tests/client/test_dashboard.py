@@ -68,6 +68,7 @@ async def test_webhooks_crud_toggle_test_rotate(dash: Either) -> None:
         assert changed["url"] == receiver.url  # left out: kept
         # A field the client has no parameter for goes to the server as it is.
         assert (await dash("update_webhook", hook, rateLimit=7))["rateLimit"] == 7
+        assert (await dash("update_webhook", hook, ordering="fifo"))["ordering"] == "fifo"
 
         tested = await dash("test_webhook", hook)
         assert tested == {

@@ -47,6 +47,7 @@ class Webhook(TypedDict, total=False):
     lastTriggeredAt: str | None
     disabledReason: str | None
     rateLimit: int | None
+    ordering: Literal["none", "fifo"]
     health: Health
 
 
