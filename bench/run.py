@@ -1,7 +1,7 @@
 """`make bench`: every figure of issue 6, measured against this machine's own limit.
 
 Sections (BENCH_SECTIONS picks some, comma-separated): limit, drain, latency, api, mixed,
-front, idle, soak, outbox, isolation, rtt, backlog, publishcost. Sizes come from the
+front, idle, soak, outbox, isolation, rtt, backlog, publishcost, fifo. Sizes come from the
 environment; the first six fit in 5 minutes on 2 cores, and each of the last three in about 3:
 
   BENCH_DELIVERIES=20000   drain size        BENCH_CONCURRENCY=64  in flight (all workers)
@@ -16,6 +16,7 @@ environment; the first six fit in 5 minutes on 2 cores, and each of the last thr
   BENCH_RTT_ROUNDS=20      client requests per slot of its concurrency
   BENCH_BACKLOG=100000     paused backlog    BENCH_BACKLOG_CLAIMS=200 timed claims
   BENCH_OUTBOX_EVENTS=20000  by POST /events, then through the producer outbox's relay
+  BENCH_FIFO_EVENTS=1000   to one ordered endpoint answering after BENCH_FIFO_MS=10 ms
   BENCH_PUBLISHCOST_EVENTS=1500 x BENCH_PUBLISHCOST_ROUNDS=3 per variant (bench/publishcost.py)
   BENCH_PG=postgresql://postgres@127.0.0.1:5432   (databases webhookd_bench_* are made
                                                    and dropped)
@@ -91,6 +92,8 @@ RTT_FANOUT = 10
 RTT_IN_FLIGHT = (64, 256, 1024)
 BACKLOG = _env_int("BENCH_BACKLOG", 100_000)
 OUTBOX_EVENTS = _env_int("BENCH_OUTBOX_EVENTS", 20_000)
+FIFO_EVENTS = _env_int("BENCH_FIFO_EVENTS", 1000)
+FIFO_MS = _env_int("BENCH_FIFO_MS", 10)
 BACKLOG_CLAIMS = _env_int("BENCH_BACKLOG_CLAIMS", 200)
 MIXED_EVENTS = _env_int("BENCH_MIXED_EVENTS", 2000)  # x FANOUT webhooks, published while delivering
 LOAD_SHARE = 0.25  # the latency section's offered load: this share of the limit, in deliveries/s
@@ -897,6 +900,67 @@ async def _relay_rate(source: str, count: int) -> dict[str, float]:
     return {"seconds": seconds, "rate": count / seconds}
 
 
+# fifo --------------------------------------------------------------------------------------
+def fifo(run: Run) -> None:
+    """One endpoint with ordering "fifo", answering after FIFO_MS: its deliveries/s next
+    to 1 / its round trip (a bare client with one request in flight). The gap between one
+    delivery's answer and the next one's send is what webhookd adds: a settle, a claim."""
+    print(f"fifo: {FIFO_EVENTS} deliveries to one ordered endpoint answering after "
+          f"{FIFO_MS} ms", flush=True)  # fmt: skip
+    slow = procs.Receiver(run.logs, "fifo-receiver", delay_ms=FIFO_MS)
+    try:
+        bare = procs.loadgen(run.logs, "limit", slow.url + "/limit", "--count", "300",
+                             "--concurrency", "1")  # fmt: skip
+        run.add("fifo: bare aiohttp, 1 in flight (1 / the round trip)", bare["rate"], "/s")
+        for engine in ENGINES:
+            rate = _fifo_drain(run, engine, slow)
+            run.raw[f"fifo_{engine}"] = {"rate": rate, "bare": bare}
+            run.add(f"fifo {engine}: deliveries/s to one ordered endpoint", rate, "/s")
+            run.add(f"fifo {engine}: / 1 in flight bare", 100 * rate / bare["rate"], "%")
+    finally:
+        slow.proc.stop()
+
+
+def _fifo_fill(api: procs.Webhookd, slow: procs.Receiver) -> None:
+    auth = {"Authorization": f"Bearer {procs.token('fifo')}"}
+    procs.http("POST", api.base + "/dashboard/webhooks",
+               {"url": slow.url + "/fifo", "ordering": "fifo"}, auth)  # fmt: skip
+    procs.loadgen(api.proc.log.parent, "events", api.base, procs.INGEST_KEY, "fifo",
+                  "--count", str(FIFO_EVENTS), "--concurrency", "8")  # fmt: skip
+    slow.reset()
+
+
+def _fifo_drain(run: Run, engine: str, slow: procs.Receiver) -> float:
+    """Deliveries/s from the first arrival to the last, the queue filled beforehand."""
+    if engine == "sqlite":
+        env = procs.webhookd_env(f"sqlite:///{run.logs / 'fifo.db'}")
+        api = procs.Webhookd("fifo-fill", env, run.logs, "--no-worker")
+        _fifo_fill(api, slow)
+        api.proc.stop()
+        server = procs.Webhookd("fifo-sqlite", env, run.logs)
+        try:
+            stats = slow.wait_for(FIFO_EVENTS, 600)
+        finally:
+            server.proc.stop()
+    else:
+        with pg_database("fifo") as database:
+            env = procs.webhookd_env(_pg(database))
+            api = procs.Webhookd("fifo-pg-api", env, run.logs, "--no-worker")
+            try:
+                _fifo_fill(api, slow)
+                workers = two_workers("fifo-pg", env, run.logs, concurrency=None)
+                try:
+                    stats = slow.wait_for(FIFO_EVENTS, 600)
+                finally:
+                    for worker in workers:
+                        worker.stop()
+            finally:
+                api.proc.stop()
+    if stats["count"] < FIFO_EVENTS:
+        raise RuntimeError(f"fifo {engine}: {stats['count']} of {FIFO_EVENTS} arrived")
+    return float((stats["count"] - 1) / (stats["last"] - stats["first"]))
+
+
 # backlog -----------------------------------------------------------------------------------
 def backlog_claims(run: Run) -> None:
     """Claim time with BACKLOG due deliveries on one webhook the claim must skip (paused,
@@ -979,7 +1043,7 @@ def table(figures: list[Figure], host: dict[str, Any]) -> str:
 
 
 ALL_SECTIONS = (
-    "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front,outbox,publishcost"
+    "limit,drain,latency,api,mixed,idle,soak,isolation,rtt,backlog,front,outbox,publishcost,fifo"
 )
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", ALL_SECTIONS).replace(" ", "").split(","))
 ENGINES = [e for e in ("sqlite", "postgres")
@@ -1035,6 +1099,8 @@ def unhappy_paths(run: Run) -> None:
         rtt(run)
     if "backlog" in SECTIONS:
         backlog_claims(run)
+    if "fifo" in SECTIONS:
+        fifo(run)
     if "front" in SECTIONS:
         front_under_attack(run)
 
@@ -1073,6 +1139,7 @@ def main() -> None:
                     "isolation_broken": BROKEN, "rtt_ms": RTT_MS, "rtt_events": RTT_EVENTS,
                     "rtt_rounds": RTT_ROUNDS, "backlog": BACKLOG,
                     "backlog_claims": BACKLOG_CLAIMS, "outbox_events": OUTBOX_EVENTS,
+                    "fifo_events": FIFO_EVENTS, "fifo_ms": FIFO_MS,
                     "sections": sorted(SECTIONS)},
                 "figures": [asdict(f) for f in run.figures], "raw": run.raw}  # fmt: skip
     out.write_text(json.dumps(document, indent=1) + "\n")

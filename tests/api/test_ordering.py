@@ -200,3 +200,12 @@ def test_ordering_is_checked_and_can_be_switched(start: Start) -> None:
     assert other.status_code == 404
     off = client.patch(url, json={"ordering": "none"}, headers=auth("acme"))
     assert off.json()["data"]["ordering"] == "none"
+
+
+def test_the_next_in_line_goes_when_the_head_settles_not_at_the_next_poll(start: Start) -> None:
+    with Receiver() as receiver:
+        client = start(poll_interval=60)  # a poll would take longer than the whole wait
+        create_webhook(client, "acme", url=receiver.url, ordering="fifo")
+        publish_batches(client, "acme", range(50))
+        wait_until(lambda: len(receiver.requests) == 50)
+    assert [n_of(r) for r in receiver.requests] == list(range(50))

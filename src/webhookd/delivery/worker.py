@@ -209,6 +209,10 @@ class Worker:
                 # widen while the claim awaits, and an empty claim made at full windows
                 # must still wait for a freed slot, not for the poll backstop.
                 constrained = self._limited(request)
+                # The successor of an ordered webhook's head is claimable once the head's
+                # result commits, which may happen while this claim runs: if one was in
+                # flight as it began, an empty claim waits for a freed slot, not the poll.
+                ordered = any(job.fifo for job in self._inflight.values())
                 try:
                     claimed = await self.store.claim(request)
                 except Exception as exc:  # the loop must outlive any one failure
@@ -223,9 +227,7 @@ class Worker:
                 jobs = claimed.jobs
                 if claimed.wake_at is not None and len(self._retries) < 10_000:
                     heapq.heappush(self._retries, claimed.wake_at)
-                # The successor of an ordered webhook's head is claimable once the head's
-                # result commits: wake for that, not for the poll.
-                self._constrained = constrained or any(j.fifo for j in self._inflight.values())
+                self._constrained = constrained or ordered
                 if not jobs:
                     await self._idle(seen)
                     continue
