@@ -310,7 +310,11 @@ def test_ordered_delivery_across_killed_workers_never_overtakes(
         asyncio.run(_seed_fifo(pg_schema, receiver.url, events))
         running = [spawn("worker", env=env) for _ in range(workers)]
         for target in range(150, 150 * (kills + 1), 150):
-            wait_until(lambda t=target: _distinct(receiver.whole()) >= t, timeout=120)
+
+            def reached(at_least: int = target) -> bool:
+                return _distinct(receiver.whole()) >= at_least
+
+            wait_until(reached, timeout=120)
             victim = running.pop(rng.randrange(len(running)))
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait()
