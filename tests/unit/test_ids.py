@@ -51,3 +51,23 @@ def test_ascending_ids_sort_in_the_order_they_are_made(clock_steps: list[int]) -
 def test_ascending_ids_are_random_within_a_millisecond() -> None:
     first, second = ids.ascending("dlv"), ids.ascending("dlv")
     assert [first(1) for _ in range(3)] != [second(1) for _ in range(3)]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**40), min_size=2, max_size=50))
+def test_after_keeps_a_sequence_in_order_whatever_the_clock_says(clocks: list[int]) -> None:
+    """An ordered webhook's delivery ids (store/programs.py): each sorts after the last,
+    even when its own clock reading is earlier (another publisher, a clock stepped back)."""
+    last: str | None = None
+    made = []
+    for now in clocks:
+        last = ids.after(last, ids.new_id(ids.DELIVERY, now))
+        made.append(last)
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    assert all(ids.is_valid(value, ids.DELIVERY) for value in made)
+
+
+def test_after_keeps_a_newer_id_as_it_is() -> None:
+    old, new = ids.new_id(ids.DELIVERY, 1000), ids.new_id(ids.DELIVERY, 2000)
+    assert ids.after(old, new) == new
+    assert ids.after(None, old) == old

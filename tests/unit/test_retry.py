@@ -111,3 +111,12 @@ def test_the_failure_clock_over_a_batch_of_outcomes_in_order() -> None:
     assert reason is not None
     assert "1.0 days" in reason
     assert failure_clock(None, [Outcome(5, False, GONE_REASON)], day) == (None, GONE_REASON)
+
+
+def test_an_ordered_webhooks_retry_waits_at_most_its_cap() -> None:
+    slow = retry.Policy((3600, 86400), 0)
+    capped = slow.decide(FAIL, 1, 1000, zero, max_delay_ms=300_000)
+    assert capped == Decision(DeliveryStatus.PENDING, 301_000)
+    assert slow.decide(FAIL, 1, 1000, zero) == Decision(DeliveryStatus.PENDING, 3_601_000)
+    # The cap shortens waits, never the schedule: the last attempt is still the last.
+    assert slow.decide(FAIL, 3, 1000, zero, max_delay_ms=300_000).status is DeliveryStatus.FAILED

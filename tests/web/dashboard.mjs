@@ -119,6 +119,8 @@ try {
   result.filterInForm = await page.getByLabel('Filter').inputValue();
   await page.getByLabel('Rate limit').fill('');
   await page.getByLabel('Filter').fill('');
+  result.orderingInForm = await page.getByLabel('Ordering').inputValue();
+  await page.getByLabel('Ordering').selectOption('fifo');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('#status', { hasText: 'Webhook saved.' }).waitFor(WAIT);
   result.factsAfterEdit = await page.locator('#detail-facts').innerText();

@@ -146,6 +146,11 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert json.loads(result["filterInForm"]) == {"currency": {"$in": ["EUR", "USD"]}}
     assert "Rate limit\tnone" in result["factsAfterEdit"].replace("\n", "\t")
     assert "Filter\tnone (every event)" in result["factsAfterEdit"].replace("\n", "\t")
+    # Ordering is chosen in the form too.
+    assert result["orderingInForm"] == "none"
+    assert "Ordering\tin order, one at a time (fifo)" in result["factsAfterEdit"].replace(
+        "\n", "\t"
+    )
 
     # Data from the API is shown as text, never run as HTML.
     assert result["detailTitle"] == "<img src=x onerror=alert(1)> Receiver"

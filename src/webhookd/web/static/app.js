@@ -323,6 +323,7 @@ function showDetail(webhook) {
     ['Status', webhook.active ? badge('ok', 'Active') : badge('off', 'Inactive')],
     ['Health', healthBadge(webhook)],
     ['Rate limit', rateLimitText(webhook)],
+    ['Ordering', webhook.ordering === 'fifo' ? 'in order, one at a time (fifo)' : 'concurrent'],
     ['Filter', filterText(webhook)],
     ['Created', when(webhook.createdAt)],
     ['Last triggered', when(webhook.lastTriggeredAt)],
@@ -385,7 +386,8 @@ function deliveryRows(d) {
     el('td', {}, when(d.createdAt)),
     el('td', {}, el('code', { text: d.event })),
     el('td', {}, statusBadge(shown),
-      d.nextAttemptAt && d.status === 'pending' ? el('div', { class: 'muted' }, 'next: ', when(d.nextAttemptAt)) : null),
+      d.blockedBy ? el('div', { class: 'muted' }, 'waits for ', el('code', { text: d.blockedBy }))
+        : d.nextAttemptAt && d.status === 'pending' ? el('div', { class: 'muted' }, 'next: ', when(d.nextAttemptAt)) : null),
     el('td', { text: String(d.attempts) }),
     el('td', { text: d.lastHttpStatus === null ? '—' : String(d.lastHttpStatus) }),
     el('td', { class: 'row-actions' }, show, retry));
@@ -536,6 +538,7 @@ function openForm(webhook) {
   $('f-description').value = webhook ? webhook.description : '';
   $('f-rate-limit').value = webhook && webhook.rateLimit ? String(webhook.rateLimit) : '';
   $('f-filter').value = webhook && webhook.filter ? JSON.stringify(webhook.filter, null, 2) : '';
+  $('f-ordering').value = webhook && webhook.ordering === 'fifo' ? 'fifo' : 'none';
   const chosen = new Set(webhook ? webhook.events : ['*']);
   $('f-all').checked = chosen.has('*');
   $('f-events').replaceChildren(...state.eventTypes.map((type, i) => eventChoice(type, i, chosen)));
@@ -569,6 +572,7 @@ async function saveForm(event) {
     url: $('f-url').value.trim(), events, description: $('f-description').value,
     rateLimit: limit === '' ? null : Number(limit), // null: none (in an edit, removes it)
     filter, // the API checks it and names the path of what is wrong
+    ordering: $('f-ordering').value,
   };
   await attempt(event.submitter, async () => {
     if (state.editing) {
