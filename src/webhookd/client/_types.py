@@ -48,6 +48,7 @@ class Webhook(TypedDict, total=False):
     disabledReason: str | None
     rateLimit: int | None
     ordering: Literal["none", "fifo"]
+    filter: dict[str, Any] | None
     health: Health
 
 
@@ -88,6 +89,7 @@ class Delivery(TypedDict):
     lastAttemptAt: str | None
     lastHttpStatus: int | None
     nextAttemptAt: str | None
+    blockedBy: str | None  # an ordered webhook's: the delivery at the head of its queue
 
 
 class Attempt(TypedDict):
