@@ -93,10 +93,7 @@ def publish(
     args = (tenant_id, event, text, idempotency_key)
     kind = _kind(conn)
     if kind == "sqlalchemy":
-        from sqlalchemy import text as sql_text
-
-        result = conn.execute(sql_text(_NAMED), dict(zip(_NAMES, args, strict=True)))
-        return str(result.scalar_one())
+        return str(conn.execute(*_sqlalchemy(args)).scalar_one())
     if kind == "django":
         with conn.cursor() as cursor:
             cursor.execute(_PYFORMAT, list(args))
@@ -127,10 +124,7 @@ async def publish_async(
     if kind == "asyncpg":
         return str(await conn.fetchval(_NUMBERED, *args))
     if kind == "sqlalchemy":
-        from sqlalchemy import text as sql_text
-
-        result = await conn.execute(sql_text(_NAMED), dict(zip(_NAMES, args, strict=True)))
-        return str(result.scalar_one())
+        return str((await conn.execute(*_sqlalchemy(args))).scalar_one())
     raise TypeError(
         f"publish_async() takes an asyncpg connection or a SQLAlchemy AsyncSession or "
         f"AsyncConnection, not {type(conn).__module__}.{type(conn).__qualname__} (for "
@@ -139,6 +133,13 @@ async def publish_async(
 
 
 _NAMES = ("tenant_id", "event", "data", "idempotency_key")
+
+
+def _sqlalchemy(args: tuple[str, str, str, str | None]) -> tuple[Any, dict[str, Any]]:
+    """The statement and parameters for a SQLAlchemy session or connection."""
+    from sqlalchemy import text as sql_text
+
+    return sql_text(_NAMED), dict(zip(_NAMES, args, strict=True))
 
 
 def _kind(conn: Any) -> str:
