@@ -10,7 +10,13 @@ from tests.conftest import INGEST_KEY, Receiver, auth, create_webhook, wait_unti
 from webhookd.api import examples
 
 # Objects whose keys are data, not schema: an audit entry's details, an event's data.
-FREE_FORM = {"$.data[0].details", "$.data.payload.data", "$.data.attemptLog[0].requestHeaders"}
+FREE_FORM = {
+    "$.data[0].details",
+    "$.data.payload.data",
+    "$.data.attemptLog[0].requestHeaders",
+    "$.data.headers",  # a webhook's custom headers
+    "$.data[0].headers",
+}
 
 
 def mismatch(example: Any, real: Any, where: str = "$") -> str | None:
