@@ -44,7 +44,7 @@ class Proxy:
     """The egress proxy: `http://[user:pass@]host:port`, and the hosts that bypass it."""
 
     url: str  # without credentials
-    auth: aiohttp.BasicAuth | None = None
+    authorization: str | None = None  # the Proxy-Authorization value, from the credentials
     no_proxy: tuple[str, ...] = ()
 
     @classmethod
@@ -59,10 +59,11 @@ class Proxy:
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("must be http://[user:pass@]host:port, with no path")
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        auth = None
+        authorization = None
         if parts.username is not None:
-            auth = aiohttp.BasicAuth(URL(spec.strip()).user or "", URL(spec.strip()).password or "")
-        return cls(f"http://{host}:{port}", auth, endpoint.parse_no_proxy(no_proxy))
+            given = URL(spec.strip())
+            authorization = aiohttp.encode_basic_auth(given.user or "", given.password or "")
+        return cls(f"http://{host}:{port}", authorization, endpoint.parse_no_proxy(no_proxy))
 
     def used_for(self, host: str) -> bool:
         return not endpoint.bypasses_proxy(host, self.no_proxy)
@@ -188,15 +189,21 @@ class Sender:
         by that address, so the proxy connects where the guard looked."""
         parts = URL(url)
         host = parts.raw_host or ""
-        extra: dict[str, Any] = {"proxy": proxy.url, "proxy_auth": proxy.auth}
+        extra: dict[str, Any] = {"proxy": proxy.url}
+        headers: dict[str, str] = {}
+        if proxy.authorization is not None:
+            if parts.scheme == "https":  # on the CONNECT request
+                extra["proxy_headers"] = {"Proxy-Authorization": proxy.authorization}
+            else:  # on the request itself, which the proxy forwards
+                headers["Proxy-Authorization"] = proxy.authorization
         if network.literal_address(host) is None:
             port = parts.port or (443 if parts.scheme == "https" else 80)
             answers = await self._resolver.resolve(host, port)
-            address = answers[0]["host"]
-            extra["headers"] = {"Host": _authority(parts)}
+            headers["Host"] = _authority(parts)
             if parts.scheme == "https":
                 extra["server_hostname"] = host.rstrip(".")
-            parts = parts.with_host(address)
+            parts = parts.with_host(answers[0]["host"])
+        extra["headers"] = headers
         return str(parts), extra
 
     def _describe(self, exc: Exception) -> tuple[str, bool]:
