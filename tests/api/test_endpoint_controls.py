@@ -20,6 +20,7 @@ from webhookd import testing
 from webhookd.testing import free_port
 
 HOOKS = "/dashboard/webhooks"
+CLIENT = {"clientId": "c", "clientSecret": "s"}
 PASSWORD = "pw-7hY2-never-shown"
 TOKEN = "tok-Zq81-never-shown"
 VALUE = "key-Lm33-never-shown"
@@ -125,9 +126,7 @@ def test_reserved_names_and_bad_values_are_400s_that_name_them(
     assert named in answer.json()["message"]
 
 
-@pytest.mark.parametrize(
-    "headers", [["X-A"], "X-A: 1", {"X-A": 1}, {"X-A": None}, {"X-A": ["1"]}]
-)
+@pytest.mark.parametrize("headers", [["X-A"], "X-A: 1", {"X-A": 1}, {"X-A": None}, {"X-A": ["1"]}])
 def test_headers_of_the_wrong_type_are_400s(client: TestClient, headers: Any) -> None:
     body = {"url": "https://example.com/hook", "headers": headers}
     assert client.post(HOOKS, json=body, headers=auth()).status_code == 400
@@ -211,16 +210,14 @@ def test_each_auth_type_reaches_the_endpoint_and_its_secret_nowhere_else(
         ({"type": "header", "name": "Host", "value": "v"}, "Host"),
         ({"type": "header", "name": "X-PacSpace-Event", "value": "v"}, "X-PacSpace-Event"),
         ({"type": "header", "name": "Bad Name", "value": "v"}, "not a header name"),
-        ({"type": "oauth2", "tokenUrl": "ftp://x/t", "clientId": "c", "clientSecret": "s"}, "auth.tokenUrl"),
-        ({"type": "oauth2", "tokenUrl": "http://127.0.0.1/t", "clientId": "c", "clientSecret": "s"}, "auth.tokenUrl is refused"),
-        ({"type": "oauth2", "tokenUrl": "http://169.254.169.254/t", "clientId": "c", "clientSecret": "s"}, "never allowed"),
+        ({"type": "oauth2", "tokenUrl": "ftp://x/t", **CLIENT}, "auth.tokenUrl"),
+        ({"type": "oauth2", "tokenUrl": "http://127.0.0.1/t", **CLIENT}, "tokenUrl is refused"),
+        ({"type": "oauth2", "tokenUrl": "http://169.254.169.254/t", **CLIENT}, "never allowed"),
         ({"type": "oauth2", "clientId": "c", "clientSecret": "s"}, "tokenUrl"),
         ("bearer", "auth"),
     ],
 )  # fmt: skip
-def test_bad_auth_is_a_400_naming_what_is_wrong(
-    app_factory: Any, given: Any, named: str
-) -> None:
+def test_bad_auth_is_a_400_naming_what_is_wrong(app_factory: Any, given: Any, named: str) -> None:
     client = app_factory(allow_private_networks=False)
     answer = client.post(
         HOOKS, json={"url": "https://example.com/hook", "auth": given}, headers=auth()

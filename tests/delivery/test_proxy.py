@@ -81,7 +81,8 @@ async def test_a_private_target_is_refused_without_reaching_the_proxy(
         async with started(Proxy.parse(proxy.url), network.Policy()) as sender:
             result = await sender.post(url(port_of(receiver)), b"{}", {})
         assert receiver.requests == []
-    assert result.error is not None and result.error.startswith("blocked:"), result.error
+    assert result.error is not None
+    assert result.error.startswith("blocked:"), result.error
     assert "loopback" in result.error
     assert proxy.lines == []  # not one byte went to the proxy
     assert not result.egress_fault  # the endpoint's URL is at fault
@@ -118,7 +119,8 @@ async def test_a_proxy_that_refuses_a_tunnel_is_named_and_is_not_the_endpoints_f
         assert receiver.requests == []
     assert len(proxy.lines) == 1
     assert result.egress_fault
-    assert result.error is not None and f"egress proxy {proxy.url} refused" in result.error
+    assert result.error is not None
+    assert f"egress proxy {proxy.url} refused" in result.error
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -137,7 +139,8 @@ async def test_the_proxy_urls_credentials_are_sent_and_never_shown(scheme: str) 
         async with started(bad) as sender:
             refused = await sender.post(f"{scheme}://127.0.0.1:{port}/hook", b"{}", {})
     assert refused.egress_fault
-    assert refused.error is not None and "407" in refused.error
+    assert refused.error is not None
+    assert "407" in refused.error
     assert "pass" not in refused.error  # the proxy is named without its credentials
     assert good.url == f"http://127.0.0.1:{proxy.port}"
 

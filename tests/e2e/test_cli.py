@@ -169,7 +169,8 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
         await db.open()
         try:
             service = Service(db, NoTransport(), {}, sealer=Sealer(old))
-            _, secret = await service.create_webhook("t", "https://e.com/", None, None)
+            basic = {"type": "basic", "username": "u", "password": "auth-password"}
+            _, secret = await service.create_webhook("t", "https://e.com/", None, None, auth=basic)
             await service.rotate_secret("t", _.id, 3600)
         finally:
             await db.close()
@@ -181,10 +182,14 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1 webhooks" in result.stdout
     with sqlite3.connect(tmp_path / "webhookd.db") as conn:
-        sealed, old_secrets = conn.execute("SELECT secret, old_secrets FROM webhooks").fetchone()
+        sealed, old_secrets, auth = conn.execute(
+            "SELECT secret, old_secrets, auth FROM webhooks"
+        ).fetchone()
     only_new = Sealer(new)
     assert only_new.open(sealed).startswith("whsec_")
     assert only_new.open(json.loads(old_secrets)[0]["sealed"]) == first_secret
+    assert only_new.open(json.loads(auth)["sealed"]) == "auth-password"  # the auth's too
+    assert json.loads(auth)["username"] == "u"
     wrong = webhookd("reseal", env=cli_env(tmp_path, WEBHOOKD_SECRET_KEY=new_key()), cwd=tmp_path)
     assert wrong.returncode == 1
     assert "cannot be opened" in wrong.stderr
