@@ -29,6 +29,9 @@ def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> Non
     )
     token = re.search(r"Bearer ([\w.-]+)", curl)
     assert token, output
+    # The banner shows a webhook with custom headers and endpoint auth.
+    assert '"headers": {"X-Customer-Id": "cus_42"}' in output
+    assert '"auth": {"type": "bearer", "token": "your-endpoint-token"}' in output
     # Restart on the same database: the kept secret still accepts the printed token.
     base = serve(env).base
     args = shlex.split(curl)
