@@ -116,7 +116,7 @@ def test_the_egress_proxy_settings(tmp_path: Path) -> None:
     assert proxy is not None
     assert proxy.url == "http://proxy.internal:3128"  # shown in errors: no credentials
     assert proxy.authorization == "Basic ZWdyZXNzOnBhOnNz"  # egress:pa:ss
-    assert proxy.no_proxy == ("internal.example.com", "corp")
+    assert proxy.no_proxy == ("internal.example.com", ".corp")
     assert not proxy.used_for("api.corp")
     assert proxy.used_for("example.com")
     assert "pa%3Ass" not in repr(settings)
