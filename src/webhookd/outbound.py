@@ -54,7 +54,6 @@ class Tokens:
     def __init__(self, client: TokenClient | None, now: clock.Clock = clock.system_clock) -> None:
         self.client = client
         self.now = now
-        self.requests = 0  # token requests made (for tests and curiosity)
         self._kept: dict[str, tuple[str, int]] = {}  # key -> (token, used until)
         self._fetching: dict[str, asyncio.Future[str]] = {}
 
@@ -74,8 +73,11 @@ class Tokens:
             self._fetching[key] = waiting
             try:
                 token, until = await self._fetch(auth, secret)
-            except TokenFailed as exc:
-                waiting.set_exception(exc)
+            except BaseException as exc:
+                # Those waiting get the failure; a fetch cancelled (a stop) must not
+                # leave them waiting for ever.
+                failed = exc if isinstance(exc, TokenFailed) else _interrupted(auth)
+                waiting.set_exception(failed)
                 waiting.exception()  # read: nobody else may be waiting
                 raise
             finally:
@@ -91,7 +93,6 @@ class Tokens:
         url = auth.token_url or ""
         if self.client is None:
             raise TokenFailed(SendResult(None, "OAuth2 is not available here", 0))
-        self.requests += 1
         body, headers = endpoint.client_credentials(auth, secret)
         result, answer = await self.client.fetch(url, body, {**headers, "User-Agent": USER_AGENT})
         where = f"OAuth2 token request to {url}"
@@ -116,6 +117,10 @@ class Tokens:
             raise TokenFailed(_failed(result, f"{where}: token_type {kind!r} is not Bearer"))
         assert isinstance(data, dict)
         return token, endpoint.token_kept_until(self.now(), data.get("expires_in"))
+
+
+def _interrupted(auth: EndpointAuth) -> TokenFailed:
+    return TokenFailed(SendResult(None, f"OAuth2 token request to {auth.token_url} stopped", 0))
 
 
 def _failed(result: SendResult, error: str) -> SendResult:

@@ -144,3 +144,17 @@ async def test_a_token_endpoint_without_a_token_fails_clearly() -> None:
     client.answer = b'{"access_token":"t%d","token_type":"mac"}'
     with pytest.raises(TokenFailed, match="is not Bearer"):
         await Tokens(client, lambda: NOW).token("k", AUTH, "s")
+
+
+async def test_a_token_request_cut_short_leaves_nobody_waiting() -> None:
+    client = SlowTokens()
+    tokens = Tokens(client, lambda: NOW)
+    fetching = asyncio.create_task(tokens.token("k", AUTH, "s"))
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(tokens.token("k", AUTH, "s"))
+    await asyncio.sleep(0)
+    fetching.cancel()
+    with pytest.raises(TokenFailed, match="stopped"):
+        await waiting
+    client.release.set()
+    assert await tokens.token("k", AUTH, "s") == "t2"  # the next one asks again
