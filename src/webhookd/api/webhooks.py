@@ -98,8 +98,7 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 @router.patch(
     "/webhooks/{webhook_id}",
     summary=(
-        "Change a webhook's url, events, description, rate limit, ordering, filter, headers "
-        "or auth"
+        "Change a webhook's url, events, description, rate limit, ordering, filter, headers or auth"
     ),
 )
 async def update_webhook(
