@@ -2,10 +2,17 @@
 127.0.0.1, the SSRF guard still judges the target before the proxy hears of it, and a
 proxy that is down or refuses is the proxy's fault in words and in `egress_fault`."""
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.conftest import WAIT, Receiver
 from tests.proxy import ForwardProxy
@@ -152,3 +159,65 @@ async def test_the_proxy_urls_credentials_are_sent_and_never_shown(scheme: str) 
 def test_a_proxy_url_must_be_http_host_and_port(spec: str) -> None:
     with pytest.raises(ValueError, match="http://"):
         Proxy.parse(spec)
+
+
+def _tls(name: str, tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for `name` (self-signed), and a client context
+    that trusts it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp / f"{name}.pem", tmp / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
+
+
+@pytest.mark.parametrize(("certified", "ok"), [("localhost", True), ("elsewhere.test", False)])
+async def test_https_through_the_tunnel_checks_the_certificate_of_the_urls_name(
+    tmp_path: Path, certified: str, ok: bool
+) -> None:
+    """The proxy is asked for the checked address, yet TLS still checks the URL's name
+    (SNI and the certificate): a certificate for another name is refused."""
+    server, client = _tls(certified, tmp_path)
+    with ForwardProxy() as proxy, Receiver() as receiver:
+        raw = receiver._server.socket
+        receiver._server.socket = server.wrap_socket(raw, server_side=True)
+        port = port_of(receiver)
+        sender = Sender(WAIT, OPEN, proxy=Proxy.parse(proxy.url), trust=client)
+        await sender.start()
+        try:
+            result = await sender.post(f"https://localhost:{port}/hook", b"{}", {"X-T": "1"})
+        finally:
+            await sender.close()
+        assert proxy.lines == [f"CONNECT 127.0.0.1:{port} HTTP/1.1"]
+        if ok:
+            assert result.http_status == 200, result.error
+            [request] = receiver.requests
+            assert request.headers["host"] == f"localhost:{port}"
+        else:
+            assert result.http_status is None
+            assert result.error is not None
+            assert "certificate" in result.error.lower(), result.error
+            assert not result.egress_fault

@@ -21,6 +21,7 @@ where the guard said no. A proxy that cannot be reached or refuses is the result
 import asyncio
 import os
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Sender:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         excerpt_bytes: int = EXCERPT_BYTES,
         proxy: Proxy | None = None,
+        trust: ssl.SSLContext | None = None,  # whom TLS trusts; None: the system's CAs
     ) -> None:
         self.timeout = timeout
         self.policy = policy or network.Policy()
@@ -86,6 +88,7 @@ class Sender:
         self.max_response_bytes = max_response_bytes
         self.excerpt_bytes = excerpt_bytes
         self.proxy = proxy
+        self.trust = trust
         self._resolver = guard.GuardedResolver(self.policy, self.lookup)
         self._session: aiohttp.ClientSession | None = None
         self._proxied: aiohttp.ClientSession | None = None
@@ -99,12 +102,15 @@ class Sender:
             limit_per_host=256,
             ttl_dns_cache=60,  # holds only answers the guard passed
             resolver=self._resolver,
+            ssl=self.trust or True,
         )
         self._session = self._new_session(connector)
         if self.proxy is not None:
             # Its connector only ever connects to the proxy (the operator's, so not
             # judged by the guard); every target was checked before (`_through_proxy`).
-            self._proxied = self._new_session(aiohttp.TCPConnector(limit=0, limit_per_host=256))
+            self._proxied = self._new_session(
+                aiohttp.TCPConnector(limit=0, limit_per_host=256, ssl=self.trust or True)
+            )
 
     def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
