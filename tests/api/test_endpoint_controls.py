@@ -13,6 +13,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import postgres
 from tests.api.conftest import Start
 from tests.conftest import Clock, Receiver, auth, create_webhook, publish, wait_until
 from tests.proxy import ForwardProxy
@@ -45,6 +46,20 @@ def attempts_of(client: TestClient, hook_id: str, count: int = 1) -> list[dict[s
         return found if len(found) >= count else None
 
     return wait_until(attempted)
+
+
+def stored(request: pytest.FixtureRequest, tmp_path: Path) -> bytes:
+    """Everything the database holds: the SQLite file's bytes (with its WAL), or on
+    PostgreSQL every row of the tables a webhook, its attempts and its audit touch."""
+    if request.node.callspec.params.get("start") != "postgres":
+        return b"".join(p.read_bytes() for p in tmp_path.glob("webhookd.db*") if p.is_file())
+    schema = request.getfixturevalue("pg_migrated")  # the schema the app runs on
+    tables = ("webhooks", "events", "deliveries", "attempts", "audit_log")
+    rows = " UNION ALL ".join(f"SELECT t::text AS row FROM {schema}.{t} t" for t in tables)
+    found = postgres.value(f"SELECT coalesce(string_agg(row, ' '), '') FROM ({rows}) r")
+    assert isinstance(found, str)
+    assert "webhookd" in found or "wh_" in found  # the rows are really there
+    return found.encode()
 
 
 def delivered(client: TestClient, hook_id: str, count: int) -> None:
@@ -153,6 +168,7 @@ AUTHS: list[tuple[dict[str, Any], dict[str, str], str, str]] = [
 @pytest.mark.parametrize(("given", "shown", "header", "value"), AUTHS)
 def test_each_auth_type_reaches_the_endpoint_and_its_secret_nowhere_else(
     start: Start,
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     given: dict[str, Any],
@@ -168,10 +184,10 @@ def test_each_auth_type_reaches_the_endpoint_and_its_secret_nowhere_else(
         hook = created.json()["data"]
         assert hook["auth"] == shown
         publish(client, "tenant-a", "verification.completed")
-        [request] = receiver.wait_for(1)
+        [received] = receiver.wait_for(1)
         client.post(f"{HOOKS}/{hook['id']}/test", headers=auth())
         tested = receiver.wait_for(2)[1]
-    assert request.headers[header] == value
+    assert received.headers[header] == value
     assert tested.headers[header] == value
     [attempt] = attempts_of(client, hook["id"])
     logged = {k.lower(): v for k, v in attempt["requestHeaders"].items()}
@@ -191,9 +207,10 @@ def test_each_auth_type_reaches_the_endpoint_and_its_secret_nowhere_else(
         assert value not in text
     assert secret not in caplog.text
     assert value not in caplog.text
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("webhookd.db*") if p.is_file())
-    assert secret.encode() not in raw  # (on PostgreSQL the file is not there: nothing to find)
+    raw = stored(request, tmp_path)
+    assert secret.encode() not in raw
     assert value.encode() not in raw
+    assert shown["type"].encode() in raw  # what may be shown is there, in clear
     removed = patch(client, hook["id"], {"auth": None}).json()["data"]
     assert removed["auth"] is None
 
@@ -294,7 +311,10 @@ def oauth2(token_url: str) -> dict[str, str]:
 
 
 def test_oauth2_one_token_per_expiry_and_one_more_after_a_401(
-    start: Start, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    start: Start,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     clock = Clock()
@@ -353,9 +373,10 @@ def test_oauth2_one_token_per_expiry_and_one_more_after_a_401(
     for text in (caplog.text, client.get(f"{HOOKS}/{hook['id']}", headers=auth()).text):
         assert CLIENT_SECRET not in text
         assert "tok-3" not in text
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("webhookd.db*") if p.is_file())
+    raw = stored(request, tmp_path)
     assert CLIENT_SECRET.encode() not in raw
     assert b"tok-1" not in raw
+    assert b"webhookd-client" in raw  # the client id is not secret
 
 
 def test_a_failing_token_endpoint_is_a_failed_attempt_with_a_clear_error(start: Start) -> None:
