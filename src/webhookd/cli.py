@@ -350,6 +350,20 @@ def _print_banner(settings: config.Settings) -> None:
     )
     typer.echo("A webhook that receives only the events whose data matches its filter:")
     typer.echo(f"  {filtered_webhook_example(base, token)}")
+    # A webhook whose requests carry a custom header and sign in to the endpoint (a
+    # Bearer token here; also basic, a header of your choosing, or OAuth2, see README).
+    hook = json.dumps(
+        {
+            "url": "https://your-app.com/webhooks",
+            "headers": {"X-Customer-Id": "cus_42"},
+            "auth": {"type": "bearer", "token": "your-endpoint-token"},
+        }
+    )
+    typer.echo("A webhook whose requests carry a custom header and a Bearer token:")
+    typer.echo(
+        f'  curl -s -X POST {base}/dashboard/webhooks -H "Authorization: Bearer {token}" '
+        f"-H 'Content-Type: application/json' -d {shlex.quote(hook)}"
+    )
 
 
 FILTER_EXAMPLE = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}

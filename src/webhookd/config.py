@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd import sealing
+from webhookd.delivery.sender import Proxy
 from webhookd.domain import catalog, circuit, network, ratelimit, retry
 from webhookd.errors import Invalid
 from webhookd.sealing import Sealer
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     allow_private_networks: bool = False
     allowed_cidrs: str = ""
     require_https: bool = False
+    proxy_url: SecretStr | None = None  # http://[user:pass@]host:port: the egress proxy
+    no_proxy: str = ""  # hosts and suffixes that bypass it
 
     delivery_timeout: float = Field(15.0, gt=0, le=300)
     worker_concurrency: int = Field(512, ge=1, le=10_000)
@@ -173,6 +176,13 @@ class Settings(BaseSettings):
         network.parse_cidrs(value)
         return value
 
+    @field_validator("proxy_url")
+    @classmethod
+    def _proxy_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            Proxy.parse(value.get_secret_value())
+        return value
+
     @field_validator("retry_schedule")
     @classmethod
     def _schedule_parses(cls, value: str) -> str:
@@ -251,6 +261,13 @@ class Settings(BaseSettings):
             allowed=network.parse_cidrs(self.allowed_cidrs),
             require_https=self.require_https,
         )
+
+    @functools.cached_property
+    def proxy(self) -> Proxy | None:
+        """The egress proxy deliveries, test sends and token requests go through."""
+        if self.proxy_url is None or not self.proxy_url.get_secret_value().strip():
+            return None
+        return Proxy.parse(self.proxy_url.get_secret_value(), self.no_proxy)
 
     @functools.cached_property
     def retry_policy(self) -> retry.Policy:

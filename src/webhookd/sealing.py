@@ -5,6 +5,8 @@ every one can open, so a new key goes first and the old ones stay until
 `webhookd reseal` has re-sealed every stored secret with the new key. The store only
 ever holds sealed text. A secret is opened at the moment a delivery is signed, and a
 plaintext secret leaves webhookd in exactly two answers: create and rotate-secret.
+The secret of a webhook's `auth` (a password, token, header value or OAuth2 client
+secret) is sealed the same way, opened only to make a request, and never answered.
 """
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from webhookd.domain import catalog, clock, filters, ids, jsjson, network, urls
+from webhookd.domain import catalog, clock, endpoint, filters, ids, jsjson, network, urls
+from webhookd.domain.endpoint import EndpointAuth
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -24,7 +25,7 @@ from webhookd.domain.models import (
     Webhook,
 )
 from webhookd.errors import Blocked, Conflict, Invalid, KeyReused, NotFound
-from webhookd.outbound import Transport, open_secrets, signed_headers
+from webhookd.outbound import Target, Tokens, Transport, open_secrets, send, signed_headers
 from webhookd.sealing import Sealer
 from webhookd.store.base import DeliveryFilter, Published, QueueStats, WebhookChanges
 from webhookd.store.engine import Store
@@ -93,6 +94,26 @@ def _rate_limit_change(rate_limit: int | None) -> int | None:
     return _check_rate_limit(rate_limit)
 
 
+def _check_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    try:
+        return endpoint.check_headers(headers)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+
+
+_SECRET_OF = {"basic": "password", "bearer": "token", "header": "value", "oauth2": "clientSecret"}
+
+
+def _shown_auth(auth: EndpointAuth | None) -> dict[str, str] | None:
+    return None if auth is None else auth.shown()
+
+
+def _no_collision(headers: tuple[tuple[str, str], ...], auth: EndpointAuth | None) -> None:
+    clash = endpoint.collision(headers, auth)
+    if clash is not None:
+        raise Invalid(f"headers: {clash} is the header auth sets; remove one of them")
+
+
 @dataclass(frozen=True, slots=True)
 class NewEvent:
     """One item of a batch, as the publisher gave it."""
@@ -155,9 +176,11 @@ class Service:
         sealer: Sealer,
         policy: network.Policy | None = None,
         max_webhooks: int | None = None,
+        tokens: Tokens | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
+        self.tokens = tokens  # OAuth2 tokens for test sends (outbound.Tokens)
         self.event_types = catalog.Catalog.plain(event_types)
         self.now = now
         self.sealer = sealer
@@ -165,21 +188,48 @@ class Service:
         self.max_webhooks = max_webhooks  # per tenant; None = no limit
 
     # validation ---------------------------------------------------------------------
-    def _url(self, url: str) -> str:
+    def _url(self, url: str, field: str = "url") -> str:
         """A URL webhookd may store: well-formed, and not a refused address by its spelling.
         (Names are resolved and checked again at every send: DNS can change.)"""
         try:
             urls.check(url)
         except ValueError as exc:
-            raise Invalid(str(exc)) from None
+            message = str(exc)
+            if field != "url" and message.startswith("url "):
+                message = field + message[3:]
+            raise Invalid(message) from None
         parts = urlsplit(url)
         if self.policy.require_https and parts.scheme != "https":
-            raise Blocked("url must use https:// (WEBHOOKD_REQUIRE_HTTPS is on)")
+            raise Blocked(f"{field} must use https:// (WEBHOOKD_REQUIRE_HTTPS is on)")
         address = network.literal_address(parts.hostname or "")
         reason = None if address is None else network.blocked(address, self.policy)
         if reason is not None:
-            raise Blocked(f"url is refused: {reason}")
+            raise Blocked(f"{field} is refused: {reason}")
         return url
+
+    def _auth(self, spec: Mapping[str, Any]) -> EndpointAuth:
+        """An `auth` as given (its shape checked by the API's schema), checked and with its
+        secret sealed. The token URL passes the same checks as the endpoint's URL."""
+        kind = str(spec.get("type"))
+        if kind not in _SECRET_OF:
+            raise Invalid(f"auth.type must be one of {', '.join(endpoint.AUTH_TYPES)}")
+        fields = {key: value for key, value in spec.items() if key != "type"}
+        try:
+            endpoint.check_auth_fields(kind, fields)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+        token_url = spec.get("tokenUrl")
+        if kind == "oauth2":
+            token_url = self._url(str(token_url or ""), "auth.tokenUrl")
+        return EndpointAuth(
+            type=kind,
+            sealed=self.sealer.seal(str(spec.get(_SECRET_OF[kind]) or "")),
+            username=spec.get("username"),
+            name=spec.get("name"),
+            client_id=spec.get("clientId"),
+            token_url=token_url,
+            scope=spec.get("scope") or None,
+        )
 
     def _subscription(self, events: list[str] | None) -> tuple[str, ...]:
         try:
@@ -198,14 +248,20 @@ class Service:
         rate_limit: int | None = None,
         ordering: str = "none",
         payload_filter: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Mapping[str, Any] | None = None,
         actor: str = SYSTEM,
     ) -> tuple[Webhook, str]:
         """The new webhook and its secret: the only time the plaintext is handed out.
         `rate_limit`: deliveries a second at most, or None for no limit. `ordering`:
         "fifo" delivers one at a time, in publish order; "none" concurrently.
         `payload_filter`: a filter document (domain/filters.py) its events' data must
-        match, or None."""
+        match, or None. `headers` and `auth` (domain/endpoint.py): what every request to
+        it carries."""
         now = self.now()
+        custom = _check_headers(headers or {})
+        sealed_auth = None if auth is None else self._auth(auth)
+        _no_collision(custom, sealed_auth)
         secret = ids.new_secret()
         webhook = Webhook(
             id=ids.new_id(ids.WEBHOOK, now),
@@ -219,6 +275,8 @@ class Service:
             rate_limit=None if rate_limit is None else _check_rate_limit(rate_limit),
             fifo=_fifo(ordering),
             filter=None if payload_filter is None else _filter_text(payload_filter),
+            headers=custom,
+            auth=sealed_auth,
         )
         details: dict[str, object] = {"url": webhook.url, "events": list(webhook.events)}
         if webhook.rate_limit is not None:
@@ -227,6 +285,10 @@ class Service:
             details["ordering"] = "fifo"
         if webhook.filter is not None:
             details["filter"] = orjson.loads(webhook.filter)
+        if custom:  # names only: the audit log repeats no value
+            details["headers"] = [name for name, _ in custom]
+        if sealed_auth is not None:
+            details["auth"] = sealed_auth.shown()
         audit = self._audit(tenant_id, actor, "webhook.created", webhook.id, details)
         await self.store.create_webhook(webhook, audit, limit=self.max_webhooks)
         return webhook, secret
@@ -268,12 +330,24 @@ class Service:
         rate_limit: int | None = None,
         ordering: str | None = None,
         payload_filter: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Mapping[str, Any] | None = None,
+        remove_auth: bool = False,
         actor: str = SYSTEM,
     ) -> Webhook:
         """Change the fields given; None keeps a field. `rate_limit` 0 removes the limit;
         `payload_filter` {} removes the filter. A change of `ordering` applies to the
-        deliveries not yet attempted."""
+        deliveries not yet attempted. `headers` replaces them all ({} removes them);
+        `remove_auth` removes `auth`."""
         _check_id(webhook_id)
+        custom = None if headers is None else _check_headers(headers)
+        sealed_auth = None if auth is None else self._auth(auth)
+        if custom is not None or sealed_auth is not None:
+            current = await self.get_webhook(tenant_id, webhook_id)
+            _no_collision(
+                current.headers if custom is None else custom,
+                None if remove_auth else sealed_auth or current.auth,
+            )
         changes = WebhookChanges(
             url=None if url is None else self._url(url),
             events=None if events is None else self._subscription(events),
@@ -281,11 +355,14 @@ class Service:
             rate_limit=_rate_limit_change(rate_limit),
             fifo=None if ordering is None else _fifo(ordering),
             filter=None if payload_filter is None else (_filter_text(payload_filter) or ""),
+            headers=custom,
+            auth=sealed_auth,
+            remove_auth=remove_auth and sealed_auth is None,
         )
         changed: dict[str, object] = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(changes).items()
-            if value is not None and name not in ("rate_limit", "fifo", "filter")
+            if value is not None and name in ("url", "events", "description")
         }
         if changes.rate_limit is not None:  # in the API's terms: null means none
             changed["rateLimit"] = changes.rate_limit or None
@@ -293,6 +370,10 @@ class Service:
             changed["ordering"] = ordering
         if changes.filter is not None:
             changed["filter"] = orjson.loads(changes.filter) if changes.filter else None
+        if custom is not None:  # names only: the audit log repeats no value
+            changed["headers"] = [name for name, _ in custom]
+        if sealed_auth is not None or changes.remove_auth:
+            changed["auth"] = _shown_auth(sealed_auth)
         audit = self._audit(tenant_id, actor, "webhook.updated", webhook_id, changed)
         webhook = await self.store.update_webhook(tenant_id, webhook_id, changes, audit)
         return _found(webhook, webhook_id)
@@ -347,8 +428,11 @@ class Service:
         )
         delivery_id = ids.new_id(ids.DELIVERY, now)
         secrets = self.secrets_of(webhook.secret, webhook.old_secrets, now)
-        headers = signed_headers(secrets, event.body, delivery_id, catalog.TEST_EVENT, now)
-        result = await self.transport.post(webhook.url, event.body, headers)
+        signed = signed_headers(secrets, event.body, delivery_id, catalog.TEST_EVENT, now)
+        target = Target(webhook.id, webhook.url, webhook.headers, webhook.auth)
+        result, headers = await send(
+            self.transport, self.tokens, self.sealer.open, target, event.body, signed
+        )
         await self.store.record_test(webhook, event, Attempt(delivery_id, now, result, headers))
         return describe(result)
 

@@ -10,7 +10,13 @@ from tests.conftest import INGEST_KEY, Receiver, auth, create_webhook, wait_unti
 from webhookd.api import examples
 
 # Objects whose keys are data, not schema: an audit entry's details, an event's data.
-FREE_FORM = {"$.data[0].details", "$.data.payload.data", "$.data.attemptLog[0].requestHeaders"}
+FREE_FORM = {
+    "$.data[0].details",
+    "$.data.payload.data",
+    "$.data.attemptLog[0].requestHeaders",
+    "$.data.headers",  # a webhook's custom headers
+    "$.data[0].headers",
+}
 
 
 def mismatch(example: Any, real: Any, where: str = "$") -> str | None:
@@ -220,3 +226,28 @@ def test_the_document_describes_filters_and_event_schemas(client: TestClient) ->
         assert "JSON Pointer" in document["paths"][path]["post"]["description"] or (
             "/events/3/data/amount" in document["paths"][path]["post"]["description"]
         )
+
+
+def test_the_document_describes_headers_and_auth(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for body in ("CreateWebhook", "UpdateWebhook"):
+        fields = schemas[body]["properties"]
+        headers = fields["headers"]["anyOf"][0]
+        assert headers["maxProperties"] == 20
+        assert "X-PacSpace-*" in headers["description"]
+        union = fields["auth"]["anyOf"][0]
+        assert union["discriminator"]["propertyName"] == "type"
+        assert sorted(union["discriminator"]["mapping"]) == ["basic", "bearer", "header", "oauth2"]
+    oauth2 = schemas["OAuth2Auth"]
+    assert set(oauth2["required"]) == {"type", "tokenUrl", "clientId", "clientSecret"}
+    assert "scope" in oauth2["properties"]
+    assert set(schemas["BasicAuth"]["required"]) == {"type", "username", "password"}
+    assert set(schemas["HeaderAuth"]["required"]) == {"type", "name", "value"}
+    assert set(schemas["BearerAuth"]["required"]) == {"type", "token"}
+    # Answers show auth without its secret.
+    _, listed = examples.ANSWERS[("get", "/dashboard/webhooks")]
+    assert listed["data"][1]["auth"] == {
+        "type": "oauth2",
+        "clientId": "webhookd-eu",
+        "tokenUrl": "https://auth.your-app.com/oauth/token",
+    }

@@ -31,7 +31,7 @@ def test_create_answers_the_seed_shape_with_secret(client: TestClient) -> None:
     data = body["data"]
     # The seed's fields in the seed's order, then webhookd's own.
     seed = ["id", "url", "events", "description", "secret", "active", "createdAt"]
-    assert list(data) == [*seed, "rateLimit", "ordering", "filter"]
+    assert list(data) == [*seed, "rateLimit", "ordering", "filter", "headers", "auth"]
     assert re.fullmatch(r"wh_[0-9a-z]{26}", data["id"])
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", data["secret"])
     assert {k: data[k] for k in SEED_CREATE} == SEED_CREATE
@@ -59,12 +59,14 @@ def test_list_and_get_answer_the_seed_shape(client: TestClient) -> None:
     got = client.get(f"/dashboard/webhooks/{first['id']}", headers=auth()).json()
     assert got["statusCode"] == 200
     assert got["data"] == as_got(first)
-    assert list(got["data"])[-6:] == [
+    assert list(got["data"])[-8:] == [
         "lastTriggeredAt",
         "disabledReason",
         "rateLimit",
         "ordering",
         "filter",
+        "headers",
+        "auth",
         "health",
     ]
     assert listed.json()["data"][0] == got["data"]

@@ -234,3 +234,29 @@ async def test_the_token_can_be_a_function_called_for_each_request(
     finally:
         await either.close()
     assert len(minted) == 2
+
+
+async def test_headers_and_auth_go_through_the_clients(dash: Either) -> None:
+    """`headers` and `auth` are fields the clients pass as they are; answers never hold
+    the auth's secret."""
+    with Receiver() as receiver:
+        created = await dash(
+            "create_webhook",
+            receiver.url,
+            headers={"X-Customer-Id": "cus_42"},
+            auth={"type": "basic", "username": "webhookd", "password": "client-pass"},
+        )
+        assert created["headers"] == {"X-Customer-Id": "cus_42"}
+        assert created["auth"] == {"type": "basic", "username": "webhookd"}
+        hook = created["id"]
+        tested = await dash("test_webhook", hook)
+        assert tested["success"] is True
+        [request] = receiver.requests
+    assert request.headers["x-customer-id"] == "cus_42"
+    assert request.headers["authorization"].startswith("Basic ")
+    changed = await dash("update_webhook", hook, auth=None, headers={})
+    assert (changed["headers"], changed["auth"]) == ({}, None)
+    with pytest.raises(WebhookdAPIError) as refused:
+        await dash("update_webhook", hook, headers={"Host": "evil"})
+    assert refused.value.status_code == 400
+    assert "Host" in refused.value.message

@@ -29,6 +29,9 @@ def test_first_run_prints_a_working_curl_line(tmp_path: Path, serve: Any) -> Non
     )
     token = re.search(r"Bearer ([\w.-]+)", curl)
     assert token, output
+    # The banner shows a webhook with custom headers and endpoint auth.
+    assert '"headers": {"X-Customer-Id": "cus_42"}' in output
+    assert '"auth": {"type": "bearer", "token": "your-endpoint-token"}' in output
     # Restart on the same database: the kept secret still accepts the printed token.
     base = serve(env).base
     args = shlex.split(curl)
@@ -169,7 +172,8 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
         await db.open()
         try:
             service = Service(db, NoTransport(), {}, sealer=Sealer(old))
-            _, secret = await service.create_webhook("t", "https://e.com/", None, None)
+            basic = {"type": "basic", "username": "u", "password": "auth-password"}
+            _, secret = await service.create_webhook("t", "https://e.com/", None, None, auth=basic)
             await service.rotate_secret("t", _.id, 3600)
         finally:
             await db.close()
@@ -181,10 +185,14 @@ def test_reseal_moves_every_secret_to_the_new_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1 webhooks" in result.stdout
     with sqlite3.connect(tmp_path / "webhookd.db") as conn:
-        sealed, old_secrets = conn.execute("SELECT secret, old_secrets FROM webhooks").fetchone()
+        sealed, old_secrets, auth = conn.execute(
+            "SELECT secret, old_secrets, auth FROM webhooks"
+        ).fetchone()
     only_new = Sealer(new)
     assert only_new.open(sealed).startswith("whsec_")
     assert only_new.open(json.loads(old_secrets)[0]["sealed"]) == first_secret
+    assert only_new.open(json.loads(auth)["sealed"]) == "auth-password"  # the auth's too
+    assert json.loads(auth)["username"] == "u"
     wrong = webhookd("reseal", env=cli_env(tmp_path, WEBHOOKD_SECRET_KEY=new_key()), cwd=tmp_path)
     assert wrong.returncode == 1
     assert "cannot be opened" in wrong.stderr

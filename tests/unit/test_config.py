@@ -44,6 +44,8 @@ def test_damaged_secrets_file_says_what_to_do(tmp_path: Path) -> None:
         ({"database_url": "mysql://x"}, "WEBHOOKD_DATABASE_URL"),
         ({"event_types": " , "}, "WEBHOOKD_EVENT_TYPES"),
         ({"jwt_secret": "k" * 32, "jwks_url": "https://idp/jwks"}, "only one of"),
+        ({"proxy_url": "proxy.internal:3128"}, "WEBHOOKD_PROXY_URL: must be http://"),
+        ({"proxy_url": "https://proxy.internal:3128"}, "WEBHOOKD_PROXY_URL: must be http://"),
     ],
 )
 def test_bad_settings_name_the_variable(overrides: dict[str, Any], names: str) -> None:
@@ -103,3 +105,19 @@ def test_event_types_and_an_event_catalog_are_one_or_the_other() -> None:
     with pytest.raises(ValidationError) as caught:
         config.Settings(event_types="a.b", event_catalog=str(EXAMPLE_CATALOG))
     assert "only one of WEBHOOKD_EVENT_TYPES" in config.describe(caught.value)
+
+
+def test_the_egress_proxy_settings(tmp_path: Path) -> None:
+    settings = config.Settings(
+        proxy_url="http://egress:pa%3Ass@proxy.internal:3128",
+        no_proxy="internal.example.com, .corp",
+    )
+    proxy = settings.proxy
+    assert proxy is not None
+    assert proxy.url == "http://proxy.internal:3128"  # shown in errors: no credentials
+    assert proxy.authorization == "Basic ZWdyZXNzOnBhOnNz"  # egress:pa:ss
+    assert proxy.no_proxy == ("internal.example.com", ".corp")
+    assert not proxy.used_for("api.corp")
+    assert proxy.used_for("example.com")
+    assert "pa%3Ass" not in repr(settings)
+    assert config.Settings().proxy is None

@@ -148,7 +148,7 @@ def leased(due_row: Row) -> Row:
     return row(
         id=due_row["id"], webhook_id=due_row["webhook_id"], event_type="order.paid",
         attempts=due_row["retry"], manual=0, url="https://example.com/hook", secret="sealed",
-        old_secrets="[]", active=1, fifo=0, body=b"{}",
+        old_secrets="[]", active=1, fifo=0, headers="{}", auth=None, body=b"{}",
     )  # fmt: skip
 
 

@@ -121,9 +121,23 @@ try {
   await page.getByLabel('Filter').fill('');
   result.orderingInForm = await page.getByLabel('Ordering').inputValue();
   await page.getByLabel('Ordering').selectOption('fifo');
+  step('edit it: custom headers and a bearer token');
+  await page.getByLabel('Custom headers').fill('X-Customer-Id: cus_42\nX-Env: production');
+  await page.getByLabel('How webhookd signs in to your endpoint').selectOption('bearer');
+  await page.getByLabel('Token', { exact: true }).fill('page-token-never-shown');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('#status', { hasText: 'Webhook saved.' }).waitFor(WAIT);
   result.factsAfterEdit = await page.locator('#detail-facts').innerText();
+  step('edit it again: the form shows the headers and keeps the auth');
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.locator('#form-dialog[open]').waitFor(WAIT);
+  result.headersInForm = await page.getByLabel('Custom headers').inputValue();
+  result.authInForm = await page.locator('#f-auth-type option:checked').textContent();
+  result.tokenInPage = await page.evaluate(() => document.body.innerHTML.includes('page-token-never-shown')
+    || [...document.querySelectorAll('input')].some((i) => i.value.includes('page-token-never-shown')));
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#status', { hasText: 'Webhook saved.' }).waitFor(WAIT);
+  result.factsAfterSecondEdit = await page.locator('#detail-facts').innerText();
 
   step('toggle it off, from the keyboard');
   await page.getByRole('button', { name: 'Disable' }).focus();

@@ -151,6 +151,13 @@ def test_a_customer_manages_a_webhook_in_the_page(tmp_path: Path, serve: Serve) 
     assert "Ordering\tin order, one at a time (fifo)" in result["factsAfterEdit"].replace(
         "\n", "\t"
     )
+    # Custom headers and auth, edited in the form; the token never comes back to the page.
+    assert "X-Customer-Id: cus_42\nX-Env: production" in result["factsAfterEdit"]
+    assert "Authentication\nBearer token" in result["factsAfterEdit"]
+    assert result["headersInForm"] == "X-Customer-Id: cus_42\nX-Env: production"
+    assert result["authInForm"] == "Keep the current one (Bearer token)"
+    assert not result["tokenInPage"]
+    assert "Authentication\nBearer token" in result["factsAfterSecondEdit"]
 
     # Data from the API is shown as text, never run as HTML.
     assert result["detailTitle"] == "<img src=x onerror=alert(1)> Receiver"

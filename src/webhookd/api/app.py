@@ -26,7 +26,7 @@ from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
 from webhookd.domain import clock, ratelimit
 from webhookd.metrics import Metrics
-from webhookd.outbound import Transport
+from webhookd.outbound import Tokens, Transport
 from webhookd.outbox.relay import Relay
 from webhookd.service import Service
 from webhookd.store.engine import Store
@@ -54,7 +54,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime(settings, now, measured) as (db, sender, worker):
-            app.state.service = service_of(settings, db, sender, now)
+            # one OAuth2 token cache per process: the worker's and the test sends
+            app.state.service = service_of(settings, db, sender, now, tokens=worker.tokens)
             relay = relay_of(settings, app.state.service, measured) if run_worker else None
             tasks = [asyncio.create_task(worker.run())] if run_worker else []
             if relay is not None:
@@ -122,7 +123,7 @@ async def runtime(
 ) -> AsyncIterator[tuple[Store, Sender, Worker]]:
     """The opened store, the started sender, and a worker over them (not yet running)."""
     db = store.from_settings(settings)
-    sender = Sender(settings.delivery_timeout, settings.network_policy)
+    sender = Sender(settings.delivery_timeout, settings.network_policy, proxy=settings.proxy)
     await db.open()
     try:
         await sender.start()
@@ -137,6 +138,7 @@ async def runtime(
                 now=now,
                 metrics=metrics,
                 breaker=settings.breaker,
+                tokens=Tokens(sender, now),
             )
             yield db, sender, worker
         finally:
@@ -146,7 +148,12 @@ async def runtime(
 
 
 def service_of(
-    settings: Settings, db: Store, transport: Transport, now: clock.Clock = clock.system_clock
+    settings: Settings,
+    db: Store,
+    transport: Transport,
+    now: clock.Clock = clock.system_clock,
+    *,
+    tokens: Tokens | None = None,
 ) -> Service:
     return Service(
         db,
@@ -156,6 +163,7 @@ def service_of(
         sealer=settings.sealer,
         policy=settings.network_policy,
         max_webhooks=settings.max_webhooks_per_tenant,
+        tokens=tokens,
     )
 
 

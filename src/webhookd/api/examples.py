@@ -28,6 +28,8 @@ WEBHOOK = {
     "rateLimit": None,
     "ordering": "none",
     "filter": None,
+    "headers": {"X-Customer-Id": "cus_42"},
+    "auth": {"type": "bearer"},
     "health": HEALTHY,
 }
 FILTER = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
@@ -40,6 +42,12 @@ PAUSED = {
     "description": "Production (EU)",
     "rateLimit": 50,
     "filter": FILTER,
+    "headers": {},
+    "auth": {
+        "type": "oauth2",
+        "clientId": "webhookd-eu",
+        "tokenUrl": "https://auth.your-app.com/oauth/token",
+    },
     "health": {
         "status": "paused",
         "failingSince": "2025-06-10T15:20:00.000Z",
@@ -71,6 +79,8 @@ ATTEMPT = {
         "X-PacSpace-Event": "verification.completed",
         "X-PacSpace-Delivery": DLV,
         "X-PacSpace-Timestamp": "1749568920",
+        "X-Customer-Id": "cus_42",
+        "Authorization": "Bearer [redacted]",
     },
 }
 
@@ -89,6 +99,8 @@ REQUESTS: dict[tuple[str, str], Any] = {
         "description": "Production (EU)",
         "rateLimit": 50,
         "filter": RECORDS_ONLY,
+        "headers": {"X-Customer-Id": "cus_42"},
+        "auth": {"type": "bearer", "token": "your-endpoint-token"},
     },
     ("post", "/dashboard/webhooks/{webhook_id}/rotate-secret"): {"graceSeconds": 86400},
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): {
@@ -135,6 +147,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
                 "rateLimit": None,
                 "ordering": "none",
                 "filter": None,
+                "headers": {},
+                "auth": None,
             },
         ),
     ),

@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from webhookd.domain.endpoint import MAX_HEADERS
 from webhookd.service import MAX_BATCH, MAX_RATE_LIMIT
 
 
@@ -46,6 +47,72 @@ FILTER = (
 FILTER_EXAMPLE = {"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
 
 
+HEADERS = (
+    f"Custom headers sent with every delivery and test send: up to {MAX_HEADERS} names to "
+    "values, 8 KiB in all, no CR/LF. Refused (400, naming them): Host, Content-Type, "
+    "Content-Length, Transfer-Encoding, Connection, User-Agent, Authorization (use `auth`), "
+    "X-PacSpace-*, webhook-* and hop-by-hop headers."
+)
+Headers = Annotated[
+    dict[Text, Text],
+    Field(
+        max_length=MAX_HEADERS,
+        description=HEADERS,
+        examples=[{"X-Customer-Id": "cus_42", "X-Env": "production"}],
+    ),
+]
+Secret = Annotated[Text, Field(min_length=1, max_length=4096)]
+Short = Annotated[Text, Field(min_length=1, max_length=1024)]
+
+
+class BasicAuth(_Strict):
+    """HTTP Basic: `Authorization: Basic base64(username:password)`."""
+
+    type: Literal["basic"]
+    username: Short
+    password: Annotated[Text, Field(max_length=4096)]
+
+
+class BearerAuth(_Strict):
+    """`Authorization: Bearer <token>`."""
+
+    type: Literal["bearer"]
+    token: Secret
+
+
+class HeaderAuth(_Strict):
+    """A header of your choosing, such as `X-Api-Key: <value>`."""
+
+    type: Literal["header"]
+    name: Annotated[Text, Field(min_length=1, max_length=255, examples=["X-Api-Key"])]
+    value: Secret
+
+
+class OAuth2Auth(_Strict):
+    """OAuth2 client credentials: webhookd asks `tokenUrl` for a token (client_secret_basic),
+    keeps it until shortly before it expires (an hour at most), and sends it as a Bearer
+    token; fetched anew once when the endpoint answers 401."""
+
+    type: Literal["oauth2"]
+    tokenUrl: Annotated[Text, Field(examples=["https://auth.your-app.com/oauth/token"])]
+    clientId: Short
+    clientSecret: Secret
+    scope: Short | None = None
+
+
+Auth = Annotated[
+    BasicAuth | BearerAuth | HeaderAuth | OAuth2Auth,
+    Field(
+        discriminator="type",
+        description=(
+            "How each request authenticates to the endpoint; null for none. Its secret "
+            "(password, token, value, clientSecret) is sealed at rest and never shown again: "
+            "responses show only type, username, name, clientId and tokenUrl."
+        ),
+    ),
+]
+
+
 class CreateWebhook(_Strict):
     url: Text = Field(examples=["https://your-app.com/webhooks/pacspace"])
     events: list[Text] | None = Field(
@@ -57,6 +124,8 @@ class CreateWebhook(_Strict):
     rateLimit: RateLimit | None = Field(None, examples=[50], description=RATE_LIMIT)
     ordering: Ordering = Field("none", examples=["fifo"], description=ORDERING)
     filter: dict[str, Any] | None = Field(None, examples=[FILTER_EXAMPLE], description=FILTER)
+    headers: Headers | None = None
+    auth: Auth | None = None
 
 
 class UpdateWebhook(_Strict):
@@ -76,6 +145,10 @@ class UpdateWebhook(_Strict):
         examples=[FILTER_EXAMPLE],
         description=FILTER + " Left out, the filter is kept; null removes it.",
     )
+    headers: Headers | None = Field(
+        None, description=HEADERS + " Replaces them all; {} or null removes them; left out, kept."
+    )
+    auth: Auth | None = Field(None, description="A new auth; null removes it; left out, kept.")
 
 
 class PublishEvent(_Strict):

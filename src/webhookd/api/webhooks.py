@@ -53,6 +53,8 @@ def webhook_json(webhook: Webhook, *, secret: str | None = None) -> dict[str, An
     data["rateLimit"] = webhook.rate_limit
     data["ordering"] = "fifo" if webhook.fifo else "none"
     data["filter"] = None if webhook.filter is None else orjson.loads(webhook.filter)
+    data["headers"] = dict(webhook.headers)
+    data["auth"] = None if webhook.auth is None else webhook.auth.shown()  # never its secret
     if secret is None:
         shown = health(webhook.circuit, webhook.failing_since)
         data["health"] = {
@@ -76,6 +78,8 @@ async def create_webhook(
         rate_limit=body.rateLimit,
         ordering=body.ordering,
         payload_filter=body.filter,
+        headers=body.headers,
+        auth=None if body.auth is None else body.auth.model_dump(),
         actor=actor,
     )
     return responses.ok(201, webhook_json(webhook, secret=secret))
@@ -93,7 +97,9 @@ async def get_webhook(webhook_id: str, tenant: Tenant, service: Svc) -> JSONResp
 
 @router.patch(
     "/webhooks/{webhook_id}",
-    summary="Change a webhook's url, events, description, rate limit, ordering or filter",
+    summary=(
+        "Change a webhook's url, events, description, rate limit, ordering, filter, headers or auth"
+    ),
 )
 async def update_webhook(
     webhook_id: str, body: UpdateWebhook, tenant: Tenant, actor: Actor, service: Svc
@@ -115,6 +121,10 @@ async def update_webhook(
         ordering=body.ordering,
         # null removes the filter ({} to the service); left out, it is kept (None)
         payload_filter=(body.filter or {}) if "filter" in given else None,
+        # null or {} removes the headers; left out, they are kept
+        headers=(body.headers or {}) if "headers" in given else None,
+        auth=None if body.auth is None else body.auth.model_dump(),
+        remove_auth="auth" in given and body.auth is None,
         actor=actor,
     )
     return responses.ok(200, webhook_json(webhook))

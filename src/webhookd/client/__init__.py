@@ -33,6 +33,7 @@ from webhookd.client._types import (
     SendTestResult,
     Toggled,
     Webhook,
+    WebhookAuth,
 )
 
 __all__ = [
@@ -61,5 +62,6 @@ __all__ = [
     "Toggled",
     "Unset",
     "Webhook",
+    "WebhookAuth",
     "WebhookdAPIError",
 ]

@@ -34,6 +34,16 @@ class Health(TypedDict):
     nextProbeAt: str | None
 
 
+class WebhookAuth(TypedDict, total=False):
+    """A webhook's `auth` as answers show it: the type and who, never the secret."""
+
+    type: Required[Literal["basic", "bearer", "header", "oauth2"]]
+    username: str  # basic
+    name: str  # header
+    clientId: str  # oauth2
+    tokenUrl: str  # oauth2
+
+
 class Webhook(TypedDict, total=False):
     """A webhook as list, get and update answer it. Fields other than the seed's six may
     be missing from older servers; a newer server's additions are kept as they came."""
@@ -49,6 +59,8 @@ class Webhook(TypedDict, total=False):
     rateLimit: int | None
     ordering: Literal["none", "fifo"]
     filter: dict[str, Any] | None
+    headers: dict[str, str]  # custom headers sent with every request
+    auth: WebhookAuth | None
     health: Health
 
 

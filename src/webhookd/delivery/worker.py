@@ -34,7 +34,15 @@ from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
 from webhookd.metrics import Metrics
-from webhookd.outbound import Transport, default_jitter, open_secrets, signed_headers
+from webhookd.outbound import (
+    Target,
+    Tokens,
+    Transport,
+    default_jitter,
+    open_secrets,
+    send,
+    signed_headers,
+)
 from webhookd.sealing import Sealer
 from webhookd.store.base import ClaimRequest
 from webhookd.store.engine import Store
@@ -167,9 +175,11 @@ class Worker:
         jitter: retry.Jitter = default_jitter,
         metrics: Metrics | None = None,
         breaker: Breaker = DEFAULT_BREAKER,
+        tokens: Tokens | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
+        self.tokens = tokens  # OAuth2 tokens of this process (outbound.Tokens)
         self.policy = policy
         self.limits = limits
         self.sealer = sealer
@@ -394,13 +404,16 @@ class Worker:
         secrets = [self._open(job.secret)] + [
             self._open(old.sealed) for old in job.old_secrets if old.until > started
         ]
-        headers = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
-        result = await self.transport.post(job.url, job.body, headers)
+        signed = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
+        target = Target(job.webhook_id, job.url, job.headers, job.auth)
+        result, headers = await send(
+            self.transport, self.tokens, self._open, target, job.body, signed
+        )
         if unproven and not result.ok:
             await self._turns.take()  # hundreds of timeouts due at once: a slice per turn
         if result.ok:
             self.windows.succeeded(job.webhook_id)
-        else:
+        elif not result.egress_fault:  # the proxy's failure says nothing of the endpoint
             self.windows.failed(job.webhook_id)
         attempt_no = job.attempts + 1
         decision = self.policy.decide(

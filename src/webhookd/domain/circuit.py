@@ -12,6 +12,8 @@ passed in.
   twice the cool-down (up to `max_cooldown_ms`).
 - Results of attempts already in flight when the circuit opened count as failures but
   do not reopen it; a success among them closes it.
+- An attempt that failed in webhookd's own egress (`SendResult.egress_fault`: the proxy)
+  never reached the endpoint, and leaves its circuit as it was.
 """
 
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ class Breaker:
 
     def after(self, circuit: Circuit, result: SendResult, now_ms: int, probe: bool) -> Circuit:
         """The circuit once `result` is in; `probe` says the attempt was the half-open one."""
+        if result.egress_fault:
+            return circuit
         if not is_breaker_failure(result):
             return CLOSED
         failures = circuit.failures + 1

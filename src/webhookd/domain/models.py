@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from webhookd.domain.endpoint import EndpointAuth
+
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
@@ -49,6 +51,8 @@ class Webhook:
     circuit: Circuit = Circuit()
     fifo: bool = False  # ordering "fifo": one at a time, in the order publishes committed
     filter: str | None = None  # payload filter, JSON text (domain/filters.py); None: none
+    headers: tuple[tuple[str, str], ...] = ()  # custom headers sent with every request
+    auth: EndpointAuth | None = None  # how requests authenticate (domain/endpoint.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,8 @@ class Job:
     old_secrets: tuple[OldSecret, ...] = ()
     probe: bool = False  # sent while the webhook's circuit is half-open
     fifo: bool = False  # its webhook delivers in order: the head of the queue
+    headers: tuple[tuple[str, str], ...] = ()
+    auth: EndpointAuth | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,10 @@ class SendResult:
     duration_ms: int
     response_excerpt: str = ""
     retry_after: str | None = None  # the answer's Retry-After header, as sent
+    # The attempt failed in webhookd's own egress (the proxy was down or refused it): it
+    # never reached the endpoint, so it counts for nothing against it (no circuit, no
+    # failure clock, no place in the retry schedule).
+    egress_fault: bool = False
 
     @property
     def ok(self) -> bool:
@@ -119,7 +129,7 @@ class Attempt:
     delivery_id: str
     attempted_at: int
     result: SendResult
-    request_headers: dict[str, str] = field(default_factory=dict)  # signatures, never secrets
+    request_headers: dict[str, str] = field(default_factory=dict)  # auth redacted: no secrets
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,11 @@ Pure: the time, the jitter and the answer are passed in.
 - A manual resend is a single attempt; it never starts a second retry chain.
 - When every attempt to a webhook has failed for `disable_after`, the webhook is
   disabled (the store keeps "failing since", reset by any success).
+- An attempt that failed in webhookd's own egress (the proxy was down or refused it,
+  `SendResult.egress_fault`) never reached the endpoint: the delivery waits
+  `EGRESS_RETRY_S` (with jitter) and keeps its attempt count, so its retry schedule
+  is untouched, as when a circuit is open; it never fails for it, and the failure
+  clock ignores it.
 """
 
 from collections.abc import Callable, Sequence
@@ -25,6 +30,7 @@ from webhookd.domain.models import DeliveryStatus, SendResult
 # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: about three days in all.
 DEFAULT_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 DEFAULT_DISABLE_AFTER_S = 5 * 86400
+EGRESS_RETRY_S = 30.0  # after the egress proxy failed: it is the operator's to fix
 GONE_REASON = "The endpoint answered 410 Gone; fix the URL, then enable the webhook again."
 
 Jitter = Callable[[], float]
@@ -80,6 +86,9 @@ class Policy:
         at most `max_delay_ms` away when given (an ordered webhook's queue waits for it)."""
         if result.ok:
             return Decision(DeliveryStatus.DELIVERED)
+        if result.egress_fault:
+            wait = EGRESS_RETRY_S * 1000 * (1 + self.jitter * jitter())
+            return Decision(DeliveryStatus.PENDING, now_ms + max(0, round(wait)))
         if result.http_status == 410:
             return Decision(DeliveryStatus.FAILED, disable_reason=GONE_REASON)
         delay = None if manual else self.delay_ms(attempts_made, jitter)
@@ -105,6 +114,7 @@ class Outcome:
     at: int
     ok: bool
     disable_reason: str | None = None  # the answer itself disables (410 Gone)
+    counts: bool = True  # False: it never reached the endpoint (the proxy failed)
 
 
 def failure_clock(
@@ -115,6 +125,8 @@ def failure_clock(
     `disable_after_ms` (or an answer that says so) disables the webhook."""
     reason = None
     for outcome in outcomes:
+        if not outcome.counts:
+            continue
         if outcome.ok:
             since = None
         elif outcome.disable_reason is not None:

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
+from webhookd.domain.endpoint import EndpointAuth
 from webhookd.domain.models import DeliveryStatus, Job
 
 
@@ -17,6 +18,9 @@ class WebhookChanges:
     rate_limit: int | None = None  # 0 removes the limit
     fifo: bool | None = None  # ordering: True "fifo", False "none"
     filter: str | None = None  # payload filter text (domain/filters.py); "" removes it
+    headers: tuple[tuple[str, str], ...] | None = None  # replaces them all; () removes them
+    auth: EndpointAuth | None = None
+    remove_auth: bool = False  # with auth None: the webhook has no auth any more
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,6 +166,8 @@ def create_webhook(w: Webhook, limit: int | None = None) -> Program[bool]:
         created_at=w.created_at,
         rate_limit=w.rate_limit,
         fifo=w.fifo,
+        headers=rows.dump_headers(w.headers),
+        auth=rows.dump_auth(w.auth),
     )
     if w.filter is not None:
         yield from execute(Q.SET_WEBHOOK_FILTER, tenant=w.tenant_id, id=w.id, filter=w.filter)
@@ -195,6 +197,9 @@ def update_webhook(
         description=changes.description,
         rate_limit=changes.rate_limit,
         fifo=changes.fifo,
+        headers=None if changes.headers is None else rows.dump_headers(changes.headers),
+        auth_set=changes.auth is not None or changes.remove_auth,
+        auth=rows.dump_auth(changes.auth),
     )
     if changes.filter is not None:
         text = changes.filter or None  # "" removes it
@@ -238,17 +243,22 @@ def rotate_secret(
 
 
 def reseal(transform: Callable[[str], str]) -> Program[int]:
-    """Re-seal every stored secret (after a new WEBHOOKD_SECRET_KEY was put first)."""
+    """Re-seal every stored secret (after a new WEBHOOKD_SECRET_KEY was put first): the
+    signing secrets, and the secret of each webhook's `auth`."""
     found = yield from fetch_all(Q.ALL_SECRETS)
     for row in found:
         old = tuple(
             OldSecret(transform(o.sealed), o.until) for o in rows.old_secrets(row["old_secrets"])
         )
+        auth = rows.auth(row["auth"])
         yield from execute(
             Q.SET_SECRETS,
             id=row["id"],
             secret=transform(row["secret"]),
             old_secrets=rows.dump_old_secrets(old),
+            auth=rows.dump_auth(
+                None if auth is None else replace(auth, sealed=transform(auth.sealed))
+            ),
         )
     return len(found)
 
@@ -596,7 +606,12 @@ def _webhook_clocks(
         if state is None:
             continue
         results = [
-            retry.Outcome(s.attempt.attempted_at, s.attempt.result.ok, s.disable_reason)
+            retry.Outcome(
+                s.attempt.attempted_at,
+                s.attempt.result.ok,
+                s.disable_reason,
+                not s.attempt.result.egress_fault,
+            )
             for s in per_webhook[webhook_id]
             if s.attempt is not None
         ]

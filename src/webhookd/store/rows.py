@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from webhookd.domain import ids
+from webhookd.domain.endpoint import EndpointAuth
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -40,6 +41,43 @@ def old_secrets(text: str) -> tuple[OldSecret, ...]:
     return tuple(OldSecret(o["sealed"], o["until"]) for o in orjson.loads(text))
 
 
+def dump_headers(headers: tuple[tuple[str, str], ...]) -> str:
+    return orjson.dumps(dict(headers)).decode()
+
+
+def headers(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(orjson.loads(text).items())
+
+
+_AUTH_FIELDS = (  # EndpointAuth's attribute -> its key in the column's JSON
+    ("username", "username"),
+    ("name", "name"),
+    ("client_id", "clientId"),
+    ("token_url", "tokenUrl"),
+    ("scope", "scope"),
+)
+
+
+def dump_auth(auth: EndpointAuth | None) -> str | None:
+    """The `auth` column: what may be shown, and the secret only sealed."""
+    if auth is None:
+        return None
+    data = {"type": auth.type, "sealed": auth.sealed}
+    for attribute, key in _AUTH_FIELDS:
+        value = getattr(auth, attribute)
+        if value is not None:
+            data[key] = value
+    return orjson.dumps(data).decode()
+
+
+def auth(text: str | None) -> EndpointAuth | None:
+    if text is None:
+        return None
+    data = orjson.loads(text)
+    fields = {attribute: data.get(key) for attribute, key in _AUTH_FIELDS}
+    return EndpointAuth(type=data["type"], sealed=data["sealed"], **fields)
+
+
 def webhook(row: Row) -> Webhook:
     return Webhook(
         id=row["id"],
@@ -58,6 +96,8 @@ def webhook(row: Row) -> Webhook:
         circuit=circuit(row),
         fifo=bool(row["fifo"]),
         filter=row["payload_filter"],
+        headers=headers(row["headers"]),
+        auth=auth(row["auth"]),
     )
 
 
@@ -107,6 +147,8 @@ def job(row: Row, token: str, probe: bool = False) -> Job:
         old_secrets=old_secrets(row["old_secrets"]),
         probe=probe,
         fifo=bool(row["fifo"]),
+        headers=headers(row["headers"]),
+        auth=auth(row["auth"]),
     )
 
 
@@ -162,7 +204,9 @@ def settle_params(s: Settlement) -> dict[str, Any]:
     return {
         "status": s.status.value,
         "next_at": s.next_attempt_at,
-        "attempted": int(a is not None),
+        # An attempt that never reached the endpoint (egress_fault) is logged, not counted:
+        # it takes no place in the retry schedule.
+        "attempted": int(a is not None and not a.result.egress_fault),
         "at": None if a is None else a.attempted_at,
         "http_status": None if a is None else a.result.http_status,
         "id": s.job.delivery_id,

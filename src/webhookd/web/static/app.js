@@ -171,6 +171,67 @@ function rateLimitText(w) {
   return w.rateLimit ? `${w.rateLimit} deliveries per second at most` : 'none';
 }
 
+function headersText(w) {
+  const lines = Object.entries(w.headers || {}).map(([name, value]) => `${name}: ${value}`);
+  return lines.length ? lines.join('\n') : 'none';
+}
+
+function authText(w) {
+  const a = w.auth;
+  if (!a) return 'none';
+  if (a.type === 'basic') return `HTTP Basic, username ${a.username}`;
+  if (a.type === 'bearer') return 'Bearer token';
+  if (a.type === 'header') return `Header ${a.name}`;
+  return `OAuth2 client credentials, client ${a.clientId} at ${a.tokenUrl}`;
+}
+
+// "Name: value" lines -> {Name: value}; the server checks names and values.
+function parseHeaders(text) {
+  const headers = {};
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const at = line.indexOf(':');
+    if (at < 1) throw new Error(`Custom headers: "${line.trim()}" is not a Name: value line.`);
+    headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+const AUTH_FIELDS = {
+  basic: { username: 'f-auth-username', password: 'f-auth-password' },
+  bearer: { token: 'f-auth-token' },
+  header: { name: 'f-auth-name', value: 'f-auth-value' },
+  oauth2: {
+    tokenUrl: 'f-auth-token-url', clientId: 'f-auth-client-id',
+    clientSecret: 'f-auth-client-secret', scope: 'f-auth-scope',
+  },
+};
+
+function syncAuth() {
+  const type = $('f-auth-type').value;
+  for (const box of $('f-auth').querySelectorAll('[data-auth]')) {
+    const shown = box.dataset.auth === type;
+    box.hidden = !shown;
+    for (const input of box.querySelectorAll('input')) {
+      input.disabled = !shown;
+      input.required = shown && input.id !== 'f-auth-scope' && input.id !== 'f-auth-password';
+    }
+  }
+}
+
+// What the form says of auth: undefined keeps it (left out of a PATCH), null removes it.
+function authFromForm() {
+  const type = $('f-auth-type').value;
+  if (type === 'keep') return undefined;
+  if (type === 'none') return null;
+  const auth = { type };
+  for (const [key, id] of Object.entries(AUTH_FIELDS[type])) {
+    const value = $(id).value;
+    if (key !== 'scope' || value.trim()) auth[key] = key === 'scope' ? value.trim() : value;
+  }
+  return auth;
+}
+
 // ---- signing in and out -------------------------------------------------------------
 
 function claims(jwt) {
@@ -325,6 +386,8 @@ function showDetail(webhook) {
     ['Rate limit', rateLimitText(webhook)],
     ['Ordering', webhook.ordering === 'fifo' ? 'in order, one at a time (fifo)' : 'concurrent'],
     ['Filter', filterText(webhook)],
+    ['Custom headers', headersText(webhook)],
+    ['Authentication', authText(webhook)],
     ['Created', when(webhook.createdAt)],
     ['Last triggered', when(webhook.lastTriggeredAt)],
   ];
@@ -539,6 +602,15 @@ function openForm(webhook) {
   $('f-rate-limit').value = webhook && webhook.rateLimit ? String(webhook.rateLimit) : '';
   $('f-filter').value = webhook && webhook.filter ? JSON.stringify(webhook.filter, null, 2) : '';
   $('f-ordering').value = webhook && webhook.ordering === 'fifo' ? 'fifo' : 'none';
+  $('f-headers').value = webhook ? Object.entries(webhook.headers || {})
+    .map(([name, value]) => `${name}: ${value}`).join('\n') : '';
+  const current = webhook && webhook.auth;
+  $('f-auth-keep').hidden = !current;
+  $('f-auth-keep').disabled = !current;
+  $('f-auth-keep').textContent = current ? `Keep the current one (${authText(webhook)})` : 'Keep';
+  $('f-auth-type').value = current ? 'keep' : 'none';
+  for (const input of $('f-auth').querySelectorAll('input')) input.value = '';
+  syncAuth();
   const chosen = new Set(webhook ? webhook.events : ['*']);
   $('f-all').checked = chosen.has('*');
   $('f-events').replaceChildren(...state.eventTypes.map((type, i) => eventChoice(type, i, chosen)));
@@ -575,6 +647,9 @@ async function saveForm(event) {
     ordering: $('f-ordering').value,
   };
   await attempt(event.submitter, async () => {
+    body.headers = parseHeaders($('f-headers').value); // {}: none (in an edit, removes them)
+    const auth = authFromForm();
+    if (auth !== undefined) body.auth = auth;
     if (state.editing) {
       const answer = await api('PATCH', `webhooks/${enc(state.editing.id)}`, body);
       $('form-dialog').close();
@@ -606,6 +681,7 @@ function wire() {
   $('sign-out').addEventListener('click', () => signOut());
   $('refresh').addEventListener('click', (e) => attempt(e.currentTarget, loadWebhooks));
   $('new-webhook').addEventListener('click', () => openForm(null));
+  $('f-auth-type').addEventListener('change', syncAuth);
   $('close-detail').addEventListener('click', backToList);
   $('send-test').addEventListener('click', (e) => attempt(e.currentTarget, sendTest));
   $('toggle').addEventListener('click', (e) => attempt(e.currentTarget, toggle));

@@ -8,9 +8,9 @@
 
 -- name: insert_webhook
 INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
-                      rate_limit, fifo)
+                      rate_limit, fifo, headers, auth)
 VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit,
-        :fifo);
+        :fifo, :headers, :auth);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -24,7 +24,9 @@ UPDATE webhooks
        description = coalesce(:description::text, description),
        rate_limit = CASE WHEN :rate_limit::integer IS NULL THEN rate_limit
                          WHEN :rate_limit::integer = 0 THEN NULL ELSE :rate_limit::integer END,
-       fifo = coalesce(:fifo::boolean, fifo)
+       fifo = coalesce(:fifo::boolean, fifo),
+       headers = coalesce(:headers::text, headers),
+       auth = CASE WHEN :auth_set::boolean THEN :auth::text ELSE auth END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
@@ -216,7 +218,7 @@ WITH leased AS (
     RETURNING id, webhook_id, event_id, event_type, attempts, manual
 )
 SELECT l.id, l.webhook_id, l.event_type, l.attempts, l.manual, w.url, w.secret,
-       w.old_secrets, w.active, w.fifo, e.body
+       w.old_secrets, w.active, w.fifo, w.headers, w.auth, e.body
   FROM leased l
   JOIN webhooks w ON w.id = l.webhook_id
   JOIN events e ON e.id = l.event_id;
@@ -354,10 +356,10 @@ VALUES (:id, :tenant, :actor, :action, :webhook_id, :details, :at);
 SELECT * FROM audit_log WHERE tenant_id = :tenant AND id < :before ORDER BY id DESC LIMIT :limit;
 
 -- name: all_secrets
-SELECT id, secret, old_secrets FROM webhooks ORDER BY id;
+SELECT id, secret, old_secrets, auth FROM webhooks ORDER BY id;
 
 -- name: set_secrets
-UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets WHERE id = :id;
+UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets, auth = :auth WHERE id = :id;
 
 -- name: queue_stats
 -- For /metrics: the pending backlog, what of it is due, and the oldest due time. Reads

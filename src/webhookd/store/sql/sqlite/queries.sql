@@ -3,9 +3,9 @@
 
 -- name: insert_webhook
 INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at,
-                      rate_limit, fifo)
+                      rate_limit, fifo, headers, auth)
 VALUES (:id, :tenant, :url, :events, :description, :secret, :active, :created_at, :rate_limit,
-        :fifo);
+        :fifo, :headers, :auth);
 
 -- name: list_webhooks
 SELECT * FROM webhooks WHERE tenant_id = :tenant ORDER BY id;
@@ -19,7 +19,9 @@ UPDATE webhooks
        description = coalesce(:description, description),
        rate_limit = CASE WHEN :rate_limit IS NULL THEN rate_limit
                          WHEN :rate_limit = 0 THEN NULL ELSE :rate_limit END,
-       fifo = coalesce(:fifo, fifo)
+       fifo = coalesce(:fifo, fifo),
+       headers = coalesce(:headers, headers),
+       auth = CASE WHEN :auth_set THEN :auth ELSE auth END
  WHERE tenant_id = :tenant AND id = :id;
 
 -- name: toggle_webhook
@@ -185,6 +187,8 @@ RETURNING id, webhook_id, event_type, attempts, manual,
           (SELECT secret FROM webhooks w WHERE w.id = webhook_id) AS secret,
           (SELECT old_secrets FROM webhooks w WHERE w.id = webhook_id) AS old_secrets,
           (SELECT active FROM webhooks w WHERE w.id = webhook_id) AS active,
+          (SELECT headers FROM webhooks w WHERE w.id = webhook_id) AS headers,
+          (SELECT auth FROM webhooks w WHERE w.id = webhook_id) AS auth,
           (SELECT body FROM events e WHERE e.id = event_id) AS body;
 
 -- name: lease_holders
@@ -304,10 +308,10 @@ VALUES (:id, :tenant, :actor, :action, :webhook_id, :details, :at);
 SELECT * FROM audit_log WHERE tenant_id = :tenant AND id < :before ORDER BY id DESC LIMIT :limit;
 
 -- name: all_secrets
-SELECT id, secret, old_secrets FROM webhooks ORDER BY id;
+SELECT id, secret, old_secrets, auth FROM webhooks ORDER BY id;
 
 -- name: set_secrets
-UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets WHERE id = :id;
+UPDATE webhooks SET secret = :secret, old_secrets = :old_secrets, auth = :auth WHERE id = :id;
 
 -- name: queue_stats
 -- For /metrics: the pending backlog, what of it is due, and the oldest due time. Reads
