@@ -19,6 +19,7 @@ from webhookd.api import (
     limits,
     ops,
     responses,
+    stats,
     webhooks,
 )
 from webhookd.config import Settings
@@ -99,6 +100,7 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(webhooks.router)
     app.include_router(deliveries.router)
+    app.include_router(stats.router)
     app.include_router(events.router)
     app.include_router(ops.router)
     app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
