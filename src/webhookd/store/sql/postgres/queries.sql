@@ -58,8 +58,8 @@ UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0),
 UPDATE webhooks AS w
    SET last_triggered_at = greatest(coalesce(w.last_triggered_at, 0), t.at),
        failing_since = t.failing_since,
-       last_success_at = coalesce(t.success_at, w.last_success_at),
-       last_failure_at = coalesce(t.failure_at, w.last_failure_at),
+       last_success_at = greatest(w.last_success_at, t.success_at),  -- NULLs ignored
+       last_failure_at = greatest(w.last_failure_at, t.failure_at),
        ops_failing_notified = t.failing_notified, ops_recovery_owed = t.recovery_owed,
        ops_exhausted_at = t.exhausted_at, ops_exhausted_unsent = t.exhausted_unsent
   FROM unnest(:at::bigint[], :failing_since::bigint[], :success_at::bigint[],

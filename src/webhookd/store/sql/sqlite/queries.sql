@@ -51,8 +51,10 @@ UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at)
 -- and failure.
 UPDATE webhooks
    SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at), failing_since = :failing_since,
-       last_success_at = coalesce(:success_at, last_success_at),
-       last_failure_at = coalesce(:failure_at, last_failure_at),
+       last_success_at = CASE WHEN :success_at IS NULL THEN last_success_at
+                              ELSE max(coalesce(last_success_at, 0), :success_at) END,
+       last_failure_at = CASE WHEN :failure_at IS NULL THEN last_failure_at
+                              ELSE max(coalesce(last_failure_at, 0), :failure_at) END,
        ops_failing_notified = :failing_notified, ops_recovery_owed = :recovery_owed,
        ops_exhausted_at = :exhausted_at, ops_exhausted_unsent = :exhausted_unsent
  WHERE id = :id;
