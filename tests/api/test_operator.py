@@ -74,7 +74,7 @@ def test_a_410_disables_the_endpoint_and_the_operator_hears_it_signed(start: Sta
         assert request.headers["x-pacspace-event"] == "endpoint.disabled"
         assert webhookd.verify(request.body, request.headers, OPERATOR_SECRET) is not None
         standardwebhooks.Webhook(OPERATOR_SECRET).verify(request.body, request.headers)
-        assert [n["event"] for n in notices(ops)][0] == "endpoint.created"
+        assert next(n["event"] for n in notices(ops)) == "endpoint.created"
 
 
 def test_failing_thresholds_once_each_then_disabled_then_recovered(start: Start) -> None:
@@ -150,14 +150,16 @@ def test_a_down_operator_endpoint_gets_its_notices_later_and_customers_never_wai
         for n in range(10):
             assert publish(client, "tenant-a", "record.error", {"n": n}).status_code == 202
         customer.wait_for(10)
-        assert switch.status == 503 and notices(ops) == []  # all of them while it was down
+        assert switch.status == 503
+        assert notices(ops) == []
         failed_tries = len(ops.requests)
         switch.status = 200
         [created] = wait_until(lambda: notices(ops, "endpoint.created"))
         assert created["data"]["webhookId"] == hook["id"]
         tries = [r for r in ops.requests if b"endpoint.created" in r.body]
         assert len({r.headers["x-pacspace-delivery"] for r in tries}) == 1  # one delivery, retried
-        assert len(tries) >= 2 and failed_tries >= 1
+        assert len(tries) >= 2
+        assert failed_tries >= 1
 
 
 def test_changes_through_the_api_are_announced(start: Start) -> None:

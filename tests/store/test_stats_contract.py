@@ -6,7 +6,6 @@ from webhookd.domain.models import (
     Attempt,
     DeliveryStatus,
     Event,
-    Job,
     SendResult,
     Settlement,
     Webhook,
@@ -75,11 +74,14 @@ async def test_a_known_history_gives_known_buckets(store: Store) -> None:
     assert sum(b.delivered + b.failed + b.retrying + b.pending for b in found.buckets) == 6
     assert (found.delivered, found.failed, found.success_rate) == (3, 1, 0.75)
     assert (found.p50_ms, found.p95_ms) == (30, 400)  # of 10, 20, 30, 40, 400
-    assert found.last_success_at == T0 + 1000 and found.last_failure_at == T0 + 1000
+    assert found.last_success_at == T0 + 1000
+    assert found.last_failure_at == T0 + 1000
     week = await store.webhook_stats("a", hook.id, stats.window("7d", T0 + 2000))
-    assert week is not None and len(week.buckets) == 7
+    assert week is not None
+    assert len(week.buckets) == 7
     assert (week.delivered, week.failed, week.retrying, week.pending) == (4, 1, 1, 1)
-    assert week.buckets[-4].delivered == 1 and week.buckets[-4].p50_ms == 5
+    assert week.buckets[-4].delivered == 1
+    assert week.buckets[-4].p50_ms == 5
     assert await store.webhook_stats("b", hook.id, stats.window("24h", T0)) is None
 
 
@@ -100,4 +102,5 @@ async def test_notices_are_written_with_the_settle_only_while_an_operator_is_set
     log = await store.list_deliveries(operator.TENANT, ops.id, DeliveryFilter(), T0)
     assert len(log) == 1
     disabled = await store.get_webhook(operator.TENANT, ops.id)
-    assert disabled is not None and not disabled.active
+    assert disabled is not None
+    assert not disabled.active
