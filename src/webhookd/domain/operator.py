@@ -97,7 +97,8 @@ def for_change(
     if action == "webhook.toggled" and active is not None:
         if active:
             return [Notice("endpoint.enabled", at, data)]
-        return [Notice("endpoint.disabled", at, {**data, "reason": "manual", "failingSince": None})]
+        manual = {"reason": "manual", "failingSince": None, "message": None}
+        return [Notice("endpoint.disabled", at, {**data, **manual})]
     kind = _CHANGES.get(action)
     if kind is None:
         return []
@@ -201,7 +202,13 @@ def after_attempts(
             Notice(
                 "endpoint.disabled",
                 at,
-                {**ids, "reason": reason, "failingSince": failing_since, "message": shown},
+                {
+                    **ids,
+                    "actor": "webhookd",
+                    "reason": reason,
+                    "failingSince": failing_since,
+                    "message": shown,
+                },
             )
         )
         owed = True
