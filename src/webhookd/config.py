@@ -6,6 +6,7 @@ ingest key) and keeps them in a file beside the database, so `make run` just wor
 and a restart keeps tokens valid.
 """
 
+import base64
 import functools
 import json
 import os
@@ -28,7 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from webhookd import sealing
 from webhookd.delivery.sender import Proxy
-from webhookd.domain import catalog, circuit, network, ratelimit, retry
+from webhookd.domain import catalog, circuit, network, operator, ratelimit, retry, urls
 from webhookd.errors import Invalid
 from webhookd.sealing import Sealer
 
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     retention_days: float = Field(30, ge=1, le=3650)
     fifo_max_retry_delay: float = Field(300.0, gt=0, le=86400)
 
+    # Operational webhooks (domain/operator.py): the platform's own endpoint.
+    operator_url: str | None = None
+    operator_secret: SecretStr | None = None
+    operator_events: str | None = None  # comma-separated; unset: all of them
+
     max_webhooks_per_tenant: int = Field(100, ge=1, le=100_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
@@ -148,6 +154,36 @@ class Settings(BaseSettings):
     def _event_catalog_loads(cls, value: Path | None) -> Path | None:
         if value is not None:
             load_catalog(value)
+        return value
+
+    @field_validator("operator_url")
+    @classmethod
+    def _operator_url_checks(cls, value: str | None) -> str | None:
+        if value is not None:
+            urls.check(value)
+        return value
+
+    @field_validator("operator_secret")
+    @classmethod
+    def _operator_secret_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            text = value.get_secret_value()
+            try:
+                key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+            except ValueError:
+                key = b""
+            if not text.startswith("whsec_") or len(key) < 24:
+                raise ValueError(
+                    "must be whsec_ followed by the base64 of at least 24 random bytes, "
+                    "like the secrets webhookd makes (see docs/operations.md)"
+                )
+        return value
+
+    @field_validator("operator_events")
+    @classmethod
+    def _operator_events_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            operator.parse_events(value)
         return value
 
     @field_validator("jwks_url")
@@ -221,6 +257,21 @@ class Settings(BaseSettings):
                 "file of types with descriptions and schemas)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _operator_url_with_secret(self) -> "Settings":
+        if (self.operator_url is None) != (self.operator_secret is None):
+            raise ValueError(
+                "set both WEBHOOKD_OPERATOR_URL and WEBHOOKD_OPERATOR_SECRET, or neither"
+            )
+        return self
+
+    @property
+    def operator_types(self) -> tuple[str, ...]:
+        """The operator events to send (`*`: every one)."""
+        if self.operator_events is None:
+            return ("*",)
+        return operator.parse_events(self.operator_events)
 
     @property
     def sqlite_path(self) -> Path | None:

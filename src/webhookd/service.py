@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from webhookd.domain import catalog, clock, endpoint, filters, ids, jsjson, network, urls
+from webhookd.domain import catalog, clock, endpoint, filters, ids, jsjson, network, stats, urls
 from webhookd.domain.endpoint import EndpointAuth
 from webhookd.domain.models import (
     Attempt,
@@ -503,6 +503,18 @@ class Service:
         return await self.store.recover(
             tenant_id, webhook_id, since_ms, until, now, RECOVER_LIMIT, audit
         )
+
+    async def webhook_stats(self, tenant_id: str, webhook_id: str, window: str) -> stats.Stats:
+        """The webhook's deliveries and attempt latency over `window` (24h, 7d, 30d)."""
+        _check_id(webhook_id)
+        try:
+            span = stats.window(window, self.now())
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+        found = await self.store.webhook_stats(tenant_id, webhook_id, span)
+        if found is None:
+            raise _not_found(webhook_id)
+        return found
 
     async def queue_stats(self) -> QueueStats:
         return await self.store.queue_stats(self.now())

@@ -92,6 +92,7 @@ def real_answers(client: TestClient, receiver: Receiver) -> dict[tuple[str, str]
     keep(
         ("post", one + "/recover"), client.post(f"{base}/recover", json={"since": since}, headers=h)
     )
+    keep(("get", one + "/stats"), client.get(f"{base}/stats?window=7d", headers=h))
     keep(("get", "/dashboard/event-types"), client.get("/dashboard/event-types", headers=h))
     keep(("get", "/dashboard/audit-log"), client.get("/dashboard/audit-log", headers=h))
     keep(("get", "/healthz"), client.get("/healthz"))

@@ -46,9 +46,9 @@ def _browser_or_skip() -> str:
     return node
 
 
-def _drive(node: str, env: dict[str, str]) -> dict[str, Any]:
+def _drive(node: str, env: dict[str, str], script: Path = SCRIPT) -> dict[str, Any]:
     run = subprocess.run(
-        [node, str(SCRIPT)],
+        [node, str(script)],
         env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=180,
         check=False,
     )  # fmt: skip

@@ -19,12 +19,14 @@ from webhookd.api import (
     limits,
     ops,
     responses,
+    stats,
     webhooks,
 )
 from webhookd.config import Settings
 from webhookd.delivery.sender import Sender
 from webhookd.delivery.worker import Limits, Worker
-from webhookd.domain import clock, ratelimit
+from webhookd.domain import clock, network, operator, ratelimit
+from webhookd.domain.models import Webhook
 from webhookd.metrics import Metrics
 from webhookd.outbound import Tokens, Transport
 from webhookd.outbox.relay import Relay
@@ -98,6 +100,7 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(webhooks.router)
     app.include_router(deliveries.router)
+    app.include_router(stats.router)
     app.include_router(events.router)
     app.include_router(ops.router)
     app.router.routes.extend(page_routes())  # the dashboard page at /ui (not in OpenAPI)
@@ -124,9 +127,18 @@ async def runtime(
     """The opened store, the started sender, and a worker over them (not yet running)."""
     db = store.from_settings(settings)
     sender = Sender(settings.delivery_timeout, settings.network_policy, proxy=settings.proxy)
+    # The operator's URL is trusted configuration: it may be on a private network (the
+    # metadata and link-local ranges stay closed), whatever customers' URLs may be; it is
+    # reached directly, not through the egress proxy meant for customers' endpoints.
+    trusted = Sender(
+        settings.delivery_timeout,
+        network.Policy(allow_private=True, allowed=settings.network_policy.allowed),
+    )
     await db.open()
     try:
+        await db.set_operator(operator_webhook(settings, now()))
         await sender.start()
+        await trusted.start()
         try:
             limits = worker_limits(settings)
             worker = Worker(
@@ -139,9 +151,11 @@ async def runtime(
                 metrics=metrics,
                 breaker=settings.breaker,
                 tokens=Tokens(sender, now),
+                operator_transport=trusted,
             )
             yield db, sender, worker
         finally:
+            await trusted.close()
             await sender.close()
     finally:
         await db.close()
@@ -177,6 +191,22 @@ def relay_of(settings: Settings, service: Service, metrics: Metrics) -> Relay | 
         metrics=metrics.with_outbox(),
         batch=settings.outbox_batch,
         exact_numbers=settings.numbers == "exact",
+    )
+
+
+def operator_webhook(settings: Settings, now_ms: int) -> Webhook | None:
+    """The operator's webhook as the settings give it (WEBHOOKD_OPERATOR_*), or None."""
+    if settings.operator_url is None or settings.operator_secret is None:
+        return None
+    return Webhook(
+        id=operator.WEBHOOK_ID,
+        tenant_id=operator.TENANT,
+        url=settings.operator_url,
+        events=settings.operator_types,
+        description="webhookd's operational webhooks (WEBHOOKD_OPERATOR_URL)",
+        secret=settings.sealer.seal(settings.operator_secret.get_secret_value()),
+        active=True,
+        created_at=now_ms,
     )
 
 

@@ -267,6 +267,41 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
         ),
     ),
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): (202, _ok(202, {"recovered": 3})),
+    ("get", "/dashboard/webhooks/{webhook_id}/stats"): (
+        200,
+        _ok(
+            200,
+            {
+                "webhookId": WH,
+                "window": "24h",
+                "bucketSeconds": 3600,
+                "from": "2025-06-09T16:00:00.000Z",
+                "to": "2025-06-10T16:00:00.000Z",
+                "delivered": 1180,
+                "failed": 12,
+                "retrying": 3,
+                "pending": 0,
+                "attempts": 1221,
+                "successRate": 0.9899,
+                "p50Ms": 84,
+                "p95Ms": 412,
+                "lastSuccessAt": "2025-06-10T15:22:00.000Z",
+                "lastFailureAt": "2025-06-10T09:41:07.000Z",
+                "buckets": [
+                    {
+                        "start": "2025-06-09T16:00:00.000Z",
+                        "delivered": 52,
+                        "failed": 0,
+                        "retrying": 0,
+                        "pending": 0,
+                        "attempts": 52,
+                        "p50Ms": 80,
+                        "p95Ms": 301,
+                    }
+                ],
+            },
+        ),
+    ),
     ("post", "/events"): (202, _ok(202, {"id": EVT, "deliveries": 2})),
     ("post", "/events/batch"): (
         202,
@@ -298,6 +333,7 @@ _BODY_400 = {
     ("post", "/dashboard/webhooks/{webhook_id}/recover"): (
         "since must be an ISO 8601 time such as 2025-06-01T12:00:00.000Z"
     ),
+    ("get", "/dashboard/webhooks/{webhook_id}/stats"): "window must be one of 24h, 7d, 30d",
     ("post", "/events"): (
         "Unknown event type 'verification.done'. GET /dashboard/event-types lists the valid ones."
     ),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from webhookd.delivery.turns import Turns
 from webhookd.domain import clock as clock_
-from webhookd.domain import flow, retry
+from webhookd.domain import flow, operator, retry
 from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import Attempt, DeliveryStatus, Job, Settlement
 from webhookd.errors import Unavailable
@@ -176,10 +176,14 @@ class Worker:
         metrics: Metrics | None = None,
         breaker: Breaker = DEFAULT_BREAKER,
         tokens: Tokens | None = None,
+        operator_transport: Transport | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
         self.tokens = tokens  # OAuth2 tokens of this process (outbound.Tokens)
+        # The operator's webhook (domain/operator.py) is sent through this one: its URL
+        # is trusted configuration, which may be on a private network.
+        self.operator_transport = operator_transport or transport
         self.policy = policy
         self.limits = limits
         self.sealer = sealer
@@ -406,9 +410,10 @@ class Worker:
         ]
         signed = signed_headers(secrets, job.body, job.delivery_id, job.event_type, started)
         target = Target(job.webhook_id, job.url, job.headers, job.auth)
-        result, headers = await send(
-            self.transport, self.tokens, self._open, target, job.body, signed
+        transport = (
+            self.operator_transport if job.webhook_id == operator.WEBHOOK_ID else self.transport
         )
+        result, headers = await send(transport, self.tokens, self._open, target, job.body, signed)
         if unproven and not result.ok:
             await self._turns.take()  # hundreds of timeouts due at once: a slice per turn
         if result.ok:

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from webhookd.domain import stats
 from webhookd.domain.circuit import DEFAULT_BREAKER, Breaker
 from webhookd.domain.models import (
     Attempt,
@@ -100,9 +101,10 @@ class Store(ABC):
         self, webhook: Webhook, audit: AuditEntry | None = None, *, limit: int | None = None
     ) -> None:
         """Every change takes an optional audit entry, written in the same transaction
-        (and only when the change found what it acted on)."""
+        (and only when the change found what it acted on), and with it the operator's
+        notice of the change, if there is an operator webhook (domain/operator.py)."""
         program = programs.create_webhook(webhook, limit)
-        await self.run(programs.audited(program, audit), write=True)
+        await self.run(programs.audited(program, audit), write=True, announce=True)
 
     async def list_webhooks(self, tenant_id: str) -> list[Webhook]:
         return await self.run(programs.list_webhooks(tenant_id), write=False)
@@ -118,7 +120,7 @@ class Store(ABC):
         audit: AuditEntry | None = None,
     ) -> Webhook | None:
         program = programs.update_webhook(tenant_id, webhook_id, changes)
-        return await self.run(programs.audited(program, audit), write=True)
+        return await self.run(programs.audited(program, audit), write=True, announce=True)
 
     async def toggle_webhook(
         self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
@@ -126,7 +128,7 @@ class Store(ABC):
         """Flip `active` atomically (enabling clears `disabled_reason`)."""
         program = programs.toggle_webhook(tenant_id, webhook_id)
         audited = programs.audited(program, audit, lambda w: {"active": w is not None and w.active})
-        return await self.run(audited, write=True)
+        return await self.run(audited, write=True, announce=True)
 
     async def rotate_secret(
         self,
@@ -139,13 +141,13 @@ class Store(ABC):
     ) -> Webhook | None:
         """Replace the (sealed) secret; the old one stays valid `grace_ms` more."""
         program = programs.rotate_secret(tenant_id, webhook_id, sealed, grace_ms, now_ms)
-        return await self.run(programs.audited(program, audit), write=True)
+        return await self.run(programs.audited(program, audit), write=True, announce=True)
 
     async def delete_webhook(
         self, tenant_id: str, webhook_id: str, audit: AuditEntry | None = None
     ) -> bool:
         program = programs.delete_webhook(tenant_id, webhook_id)
-        return await self.run(programs.audited(program, audit), write=True)
+        return await self.run(programs.audited(program, audit), write=True, announce=True)
 
     # events and the queue
     async def publish(
@@ -189,11 +191,29 @@ class Store(ABC):
 
         Also keeps each webhook's failure clock: a success resets it, and a webhook whose
         attempts have all failed for `disable_after_ms` is disabled with a reason; and
-        its circuit, by `breaker`'s rules (domain/circuit.py).
+        its circuit, by `breaker`'s rules (domain/circuit.py). What the operator is to
+        hear of it (an endpoint failing, disabled, recovered; a delivery's last attempt
+        used) is queued to the operator's webhook in the same transaction
+        (domain/operator.py), never about that webhook itself, which is never disabled.
         """
-        retry_now = any(s.status is DeliveryStatus.PENDING for s in settlements)
+        # A retry is due, or a failure may have queued a notice to the operator.
+        retry_now = any(s.status is not DeliveryStatus.DELIVERED for s in settlements)
         program = programs.settle(settlements, disable_after_ms, breaker)
         return await self.run(program, write=True, announce=retry_now, durable=False)
+
+    async def set_operator(self, webhook: Webhook | None) -> None:
+        """Make `webhook` the operator's webhook (its id and tenant are those of
+        domain/operator.py), enabled; None disables the one there is. A webhook in
+        that tenant is never listed, and a customer cannot name it."""
+        await self.run(programs.set_operator(webhook), write=True)
+
+    async def webhook_stats(
+        self, tenant_id: str, webhook_id: str, window: stats.Window
+    ) -> stats.Stats | None:
+        """Deliveries by bucket and outcome, attempt latency, over `window`
+        (domain/stats.py); None if the tenant has no such webhook."""
+        program = programs.webhook_stats(tenant_id, webhook_id, window)
+        return await self.run(program, write=False, bounded=False)
 
     async def record_test(self, webhook: Webhook, event: Event, attempt: Attempt) -> str:
         """Log a test send (already made) as a delivery with one attempt; its id."""

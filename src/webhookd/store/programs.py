@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 
-from webhookd.domain import catalog, circuit, filters, flow, ids, retry
+from webhookd.domain import catalog, circuit, filters, flow, ids, operator, retry, stats
 from webhookd.domain.models import (
     Attempt,
     AuditEntry,
@@ -133,7 +133,61 @@ def audited(
         if details is not None:
             entry = replace(entry, details={**entry.details, **details(result)})
         yield from execute(Q.INSERT_AUDIT, rows.audit_params(entry))
+        active = result.active if isinstance(result, Webhook) else None
+        yield from notify(
+            operator.for_change(
+                entry.action,
+                entry.tenant_id,
+                entry.webhook_id,
+                entry.at,
+                entry.details,
+                entry.actor,
+                active,
+            )
+        )
     return result
+
+
+# the operator's notices -------------------------------------------------------------
+def notify(notices: Sequence[operator.Notice]) -> Program[int]:
+    """Queue `notices` to the operator's webhook in this transaction (the outbox), those
+    of the types it chose; none while no operator webhook is enabled. How many."""
+    if not notices:
+        return 0
+    row = yield from fetch_one(Q.GET_WEBHOOK, tenant=operator.TENANT, id=operator.WEBHOOK_ID)
+    if row is None or not row["active"]:
+        return 0
+    chosen = operator.subscribed(notices, orjson.loads(row["events"]))
+    if not chosen:
+        return 0
+    event_id, delivery_id = ids.ascending(ids.EVENT), ids.ascending(ids.DELIVERY)
+    events = [Event(event_id(n.at), operator.TENANT, n.type, n.body, n.at) for n in chosen]
+    yield from many(Q.INSERT_EVENTS, [rows.event_params(e, None, 1) for e in events])
+    yield from many(
+        Q.INSERT_DELIVERY,
+        [rows.delivery_params(e, operator.WEBHOOK_ID, delivery_id(e.created_at)) for e in events],
+    )
+    return len(events)
+
+
+def set_operator(webhook: Webhook | None) -> Program[None]:
+    """Make `webhook` the operator's (enabled, with no old secrets), or, with None,
+    disable the one there is."""
+    if webhook is None:
+        yield from execute(
+            Q.DISABLE_WEBHOOK, id=operator.WEBHOOK_ID, reason="WEBHOOKD_OPERATOR_URL is not set."
+        )
+        return
+    yield from execute(
+        Q.SET_OPERATOR,
+        id=operator.WEBHOOK_ID,
+        tenant=operator.TENANT,
+        url=webhook.url,
+        events=rows.dump_events(webhook.events),
+        description=webhook.description,
+        secret=webhook.secret,
+        created_at=webhook.created_at,
+    )
 
 
 def list_audit(tenant_id: str, before: str | None, limit: int) -> Program[list[AuditEntry]]:
@@ -560,18 +614,20 @@ def settle(
         recorded = [rows.attempt_params(s.attempt) for s in attempted if s.attempt]
         yield from many(Q.RECORD_ATTEMPT, recorded)
         locked = {row["id"]: row for row in states}
-        yield from _webhook_clocks(attempted, locked, disable_after_ms)
-        yield from _circuits(
+        opened = yield from _circuits(
             attempted, {w: rows.circuit(row) for w, row in locked.items()}, breaker
         )
+        notices = yield from _webhook_clocks(attempted, locked, disable_after_ms, opened)
+        yield from notify(notices)
     return len(mine)
 
 
 def _circuits(
     attempted: Sequence[Settlement], before: Mapping[str, Circuit], breaker: circuit.Breaker
-) -> Program[None]:
+) -> Program[set[str]]:
     """Each webhook's circuit after the batch's results, in their order; only the
-    circuits that changed are written (a healthy webhook's stay as they are)."""
+    circuits that changed are written (a healthy webhook's stay as they are). The
+    webhooks whose circuit opened (it was closed before)."""
     now: dict[str, Circuit] = {}
     for s in attempted:
         assert s.attempt is not None
@@ -587,47 +643,99 @@ def _circuits(
                 for w, c in changed
             ],
         )
+    return {
+        w for w, c in changed if c.until is not None and before.get(w, circuit.CLOSED).until is None
+    }
 
 
 def _webhook_clocks(
-    attempted: Sequence[Settlement], states: Mapping[str, rows.Row], disable_after_ms: int
-) -> Program[None]:
+    attempted: Sequence[Settlement],
+    states: Mapping[str, rows.Row],
+    disable_after_ms: int,
+    opened: set[str],
+) -> Program[list[operator.Notice]]:
     """`last_triggered_at` and the failure clock of each webhook, its results in their
     order: a success resets the clock, a failure starts it, and a webhook failing for
     `disable_after_ms` (or answered 410) is disabled. Worked out here from the rows the
     settle has locked, then one statement for the batch: the results of hundreds of
-    endpoints timing out together cost a round trip, not hundreds."""
+    endpoints timing out together cost a round trip, not hundreds. With them, what the
+    operator is to be told (domain/operator.py), returned; `opened`: the webhooks whose
+    circuit this batch opened. The operator's own webhook is never disabled, nor talked
+    about."""
     per_webhook: dict[str, list[Settlement]] = {}
     for s in attempted:
         per_webhook.setdefault(s.job.webhook_id, []).append(s)
-    clocks, disable = [], []
+    clocks, disable, notices = [], [], []
     for webhook_id in sorted(per_webhook):  # one order for every batch: no deadlock
         state = states.get(webhook_id)
         if state is None:
             continue
+        done = [(s, s.attempt) for s in per_webhook[webhook_id] if s.attempt is not None]
         results = [
-            retry.Outcome(
-                s.attempt.attempted_at,
-                s.attempt.result.ok,
-                s.disable_reason,
-                not s.attempt.result.egress_fault,
-            )
-            for s in per_webhook[webhook_id]
-            if s.attempt is not None
+            retry.Outcome(a.attempted_at, a.result.ok, s.disable_reason, not a.result.egress_fault)
+            for s, a in done
         ]
         since, reason = retry.failure_clock(state["failing_since"], results, disable_after_ms)
         last = max(r.at for r in results)
-        clocks.append({"at": last, "failing_since": since, "id": webhook_id})
-        if state["active"] and reason is not None:
+        own = webhook_id == operator.WEBHOOK_ID
+        disabled = None
+        if state["active"] and reason is not None and not own:
             disable.append((webhook_id, reason, last))
+            disabled = ("gone" if reason == retry.GONE_REASON else "failing", last, reason)
+        endpoint = operator.Endpoint(
+            state["tenant_id"],
+            webhook_id,
+            state["failing_since"],
+            state["ops_failing_notified"],
+            bool(state["ops_recovery_owed"]),
+            state["ops_exhausted_at"],
+            state["ops_exhausted_unsent"],
+        )
+        after = operator.after_attempts(
+            endpoint,
+            [
+                operator.Attempted(
+                    a.attempted_at,
+                    a.result.ok,
+                    s.job.delivery_id,
+                    s.job.event_type,
+                    s.job.attempts + 1,
+                    a.result.http_status,
+                    a.result.error,
+                    exhausted=s.status is DeliveryStatus.FAILED
+                    and not s.job.manual
+                    and s.disable_reason is None,
+                )
+                for s, a in done
+                if not a.result.egress_fault  # it never reached the endpoint
+            ],
+            disable_after_ms,
+            disabled=disabled,
+            circuit_opened=webhook_id in opened,
+        )
+        if not own:
+            notices += after.notices
+        clocks.append(
+            {
+                "at": last,
+                "failing_since": since,
+                "success_at": max((r.at for r in results if r.ok), default=None),
+                "failure_at": max((r.at for r in results if r.counts and not r.ok), default=None),
+                "failing_notified": after.failing_notified,
+                "recovery_owed": after.recovery_owed,
+                "exhausted_at": after.exhausted_at,
+                "exhausted_unsent": after.exhausted_unsent,
+                "id": webhook_id,
+            }
+        )
     if clocks:
         yield from many(Q.WEBHOOK_TRIGGERED, clocks)
     for webhook_id, reason, at in disable:
-        disabled = yield from fetch_one(Q.DISABLE_WEBHOOK, id=webhook_id, reason=reason)
-        if disabled is not None:
+        disabled_row = yield from fetch_one(Q.DISABLE_WEBHOOK, id=webhook_id, reason=reason)
+        if disabled_row is not None:
             entry = AuditEntry(
                 id=ids.new_id(ids.AUDIT, at),
-                tenant_id=disabled["tenant_id"],
+                tenant_id=disabled_row["tenant_id"],
                 actor="webhookd",
                 action="webhook.auto_disabled",
                 webhook_id=webhook_id,
@@ -635,6 +743,7 @@ def _webhook_clocks(
                 details={"reason": reason},
             )
             yield from execute(Q.INSERT_AUDIT, rows.audit_params(entry))
+    return notices
 
 
 def record_test(webhook: Webhook, event: Event, attempt: Attempt) -> Program[str]:
@@ -749,3 +858,23 @@ def queue_stats(now_ms: int) -> Program[QueueStats]:
 
 def purge(before_ms: int, batch: int) -> Program[int]:
     return (yield from count(Q.PURGE, before=before_ms, batch=batch))
+
+
+def webhook_stats(
+    tenant_id: str, webhook_id: str, window: stats.Window
+) -> Program[stats.Stats | None]:
+    """The webhook's statistics over `window`; None when the tenant has no such webhook."""
+    row = yield from fetch_one(Q.GET_WEBHOOK, tenant=tenant_id, id=webhook_id)
+    if row is None:
+        return None
+    span = {"webhook": webhook_id, "start": window.start, "end": window.end, "size": window.size}
+    counts = yield from fetch_all(Q.STATS_COUNTS, span)
+    latencies = yield from fetch_all(Q.STATS_LATENCY, span)
+    found = stats.summarize(
+        window,
+        [(int(r["bucket"]), r["status"], bool(r["tried"]), int(r["n"])) for r in counts],
+        [(int(r["bucket"]), int(r["ms"]), int(r["n"])) for r in latencies],
+    )
+    found.last_success_at = row["last_success_at"]
+    found.last_failure_at = row["last_failure_at"]
+    return found

@@ -69,6 +69,9 @@ class Q(StrEnum):
     LOCK_WEBHOOKS = "lock_webhooks"
     TRY_LOCK_WEBHOOKS = "try_lock_webhooks"
     SET_WEBHOOK_FILTER = "set_webhook_filter"
+    SET_OPERATOR = "set_operator"
+    STATS_COUNTS = "stats_counts"
+    STATS_LATENCY = "stats_latency"
 
 
 # Advisory locks that order concurrent writers: PostgreSQL takes them; SQLite, one writer

@@ -32,6 +32,7 @@ HEADERS = {
 }
 ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
+    "chart.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }

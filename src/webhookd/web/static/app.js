@@ -2,6 +2,8 @@
 // Every value from the API reaches the page through textContent or a form field's value,
 // never as HTML. No inline script: the page's Content-Security-Policy forbids it.
 
+import { statsChart } from './chart.js';
+
 const TOKEN_KEY = 'webhookd.token';
 const COUNT_WINDOW = 100; // deliveries read per webhook for the success/failure counts
 const $ = (id) => document.getElementById(id);
@@ -312,6 +314,7 @@ function renderWebhooks() {
       el('td', { class: 'health-cell' }, healthBadge(w)),
       el('td', {}, when(w.lastTriggeredAt)),
       el('td', { id: `counts-${w.id}`, class: 'counts', text: '…' }),
+      el('td', { id: `rate-${w.id}`, class: 'rate', text: '…' }),
       el('td', {}, el('button', {
         type: 'button', class: 'secondary', text: 'Manage',
         'aria-label': `Manage ${w.url}`,
@@ -351,9 +354,28 @@ async function countDeliveries(ids) {
         const target = cell();
         if (target) target.textContent = 'unavailable';
       }
+      await showRate(id);
     }
   };
   await Promise.all([work(), work(), work()]);
+}
+
+// The 24 h success rate of one webhook in the list (GET …/stats).
+async function showRate(id) {
+  let text = 'unavailable';
+  let kind = '';
+  try {
+    const stats = (await api('GET', `webhooks/${enc(id)}/stats?window=24h`)).data;
+    text = stats.successRate === null ? '—' : `${(stats.successRate * 100).toFixed(1)} %`;
+    if (stats.successRate !== null) kind = stats.successRate >= 0.95 ? 'ok-text' : 'bad-text';
+  } catch {
+    // the cell says so
+  }
+  const target = document.getElementById(`rate-${id}`);
+  if (target) {
+    target.textContent = text;
+    target.className = `rate ${kind}`;
+  }
 }
 
 // ---- one webhook --------------------------------------------------------------------
@@ -368,6 +390,7 @@ async function openDetail(id) {
     showDetail(answer.data);
     $('test-result').hidden = true;
     $('detail-title').focus();
+    await loadStats();
     await loadLog(false);
   });
 }
@@ -409,6 +432,26 @@ async function backToList() {
 async function reloadCurrent() {
   const answer = await api('GET', `webhooks/${enc(state.current.id)}`);
   showDetail(answer.data);
+}
+
+// ---- statistics ---------------------------------------------------------------------
+
+async function loadStats() {
+  const window_ = $('stats-window').value;
+  const stats = (await api('GET', `webhooks/${enc(state.current.id)}/stats?window=${enc(window_)}`)).data;
+  const rate = stats.successRate === null ? '—' : `${(stats.successRate * 100).toFixed(1)} %`;
+  const latency = stats.p50Ms === null ? '—' : `p50 ${stats.p50Ms} ms, p95 ${stats.p95Ms} ms`;
+  const facts = [
+    ['Success rate', el('span', { id: 'stats-rate', text: rate })],
+    ['Deliveries', `${stats.delivered} delivered, ${stats.failed} failed, ${stats.retrying + stats.pending} waiting`],
+    ['Attempt latency', latency],
+    ['Last success', when(stats.lastSuccessAt)],
+    ['Last failure', when(stats.lastFailureAt)],
+  ];
+  $('stats-facts').replaceChildren(...facts.flatMap(([term, value]) => [
+    el('dt', { text: term }), el('dd', {}, value),
+  ]));
+  $('stats-chart').replaceChildren(statsChart(stats));
 }
 
 // ---- the delivery log ---------------------------------------------------------------
@@ -692,6 +735,7 @@ function wire() {
     e.preventDefault();
     attempt(e.submitter, () => loadLog(false));
   });
+  $('stats-window').addEventListener('change', () => attempt(null, loadStats));
   $('log-more').addEventListener('click', (e) => attempt(e.currentTarget, () => loadLog(true)));
   $('recover-form').addEventListener('submit', recover);
   $('webhook-form').addEventListener('submit', saveForm);

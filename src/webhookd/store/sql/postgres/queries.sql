@@ -53,10 +53,20 @@ UPDATE webhooks SET last_triggered_at = greatest(coalesce(last_triggered_at, 0),
 -- name: webhook_triggered
 -- A settle batch's attempts moved these webhooks' clocks (worked out by the settle, which
 -- holds their rows). A "many" statement: each parameter is the array of that column.
+-- With them, what the operator has been told (domain/operator.py), and the last success
+-- and failure.
 UPDATE webhooks AS w
    SET last_triggered_at = greatest(coalesce(w.last_triggered_at, 0), t.at),
-       failing_since = t.failing_since
-  FROM unnest(:at::bigint[], :failing_since::bigint[], :id::text[]) AS t (at, failing_since, id)
+       failing_since = t.failing_since,
+       last_success_at = greatest(w.last_success_at, t.success_at),  -- NULLs ignored
+       last_failure_at = greatest(w.last_failure_at, t.failure_at),
+       ops_failing_notified = t.failing_notified, ops_recovery_owed = t.recovery_owed,
+       ops_exhausted_at = t.exhausted_at, ops_exhausted_unsent = t.exhausted_unsent
+  FROM unnest(:at::bigint[], :failing_since::bigint[], :success_at::bigint[],
+              :failure_at::bigint[], :failing_notified::integer[], :recovery_owed::boolean[],
+              :exhausted_at::bigint[], :exhausted_unsent::integer[], :id::text[])
+       AS t (at, failing_since, success_at, failure_at, failing_notified, recovery_owed,
+             exhausted_at, exhausted_unsent, id)
  WHERE w.id = t.id;
 
 -- name: webhook_succeeded
@@ -413,8 +423,9 @@ SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 -- name: lock_webhooks
 -- A settle batch locks its webhooks first, in id order, then its deliveries: the order
 -- DELETE FROM webhooks takes them (the row, then its cascade), so the two cannot deadlock.
-SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
-       circuit_until, failing_since
+SELECT id, tenant_id, active, rate_limit, rate_tokens, rate_at, circuit_failures,
+       circuit_trips, circuit_until, failing_since, ops_failing_notified, ops_recovery_owed,
+       ops_exhausted_at, ops_exhausted_unsent
   FROM webhooks
  WHERE id = ANY (ARRAY(SELECT unnest(:ids::text[])))
  ORDER BY id FOR NO KEY UPDATE;
@@ -434,3 +445,30 @@ SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_t
 -- name: set_webhook_filter
 -- A webhook's payload filter (domain/filters.py): its JSON text, or NULL for none.
 UPDATE webhooks SET payload_filter = :filter::text WHERE tenant_id = :tenant AND id = :id;
+
+-- name: set_operator
+-- The operator's webhook (domain/operator.py), as the settings give it at start.
+INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at)
+VALUES (:id, :tenant, :url, :events, :description, :secret, true, :created_at)
+ON CONFLICT (id) DO UPDATE
+   SET url = excluded.url, events = excluded.events, description = excluded.description,
+       secret = excluded.secret, old_secrets = '[]', active = true, disabled_reason = NULL;
+
+-- name: stats_counts
+-- GET …/stats: a webhook's deliveries created in [:start, :end), by time bucket, status and
+-- whether they were attempted, from the index deliveries_stats alone (an index-only scan).
+SELECT (created_at - :start::bigint) / :size::bigint AS bucket, status, attempts > 0 AS tried,
+       count(*) AS n
+  FROM deliveries
+ WHERE webhook_id = :webhook AND created_at >= :start::bigint AND created_at < :end::bigint
+ GROUP BY 1, 2, 3;
+
+-- name: stats_latency
+-- Their attempts made in the window, by time bucket and duration (the percentiles are
+-- worked out from these counts: domain/stats.py).
+SELECT (a.attempted_at - :start::bigint) / :size::bigint AS bucket, a.duration_ms AS ms,
+       count(*) AS n
+  FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+ WHERE d.webhook_id = :webhook AND d.created_at >= :start::bigint AND d.created_at < :end::bigint
+   AND a.attempted_at >= :start::bigint AND a.attempted_at < :end::bigint
+ GROUP BY 1, 2;

@@ -47,8 +47,16 @@ UPDATE webhooks SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at)
 -- name: webhook_triggered
 -- A settle batch's attempts moved these webhooks' clocks (worked out by the settle, which
 -- holds their rows).
+-- With them, what the operator has been told (domain/operator.py), and the last success
+-- and failure.
 UPDATE webhooks
-   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at), failing_since = :failing_since
+   SET last_triggered_at = max(coalesce(last_triggered_at, 0), :at), failing_since = :failing_since,
+       last_success_at = CASE WHEN :success_at IS NULL THEN last_success_at
+                              ELSE max(coalesce(last_success_at, 0), :success_at) END,
+       last_failure_at = CASE WHEN :failure_at IS NULL THEN last_failure_at
+                              ELSE max(coalesce(last_failure_at, 0), :failure_at) END,
+       ops_failing_notified = :failing_notified, ops_recovery_owed = :recovery_owed,
+       ops_exhausted_at = :exhausted_at, ops_exhausted_unsent = :exhausted_unsent
  WHERE id = :id;
 
 -- name: webhook_succeeded
@@ -347,8 +355,9 @@ SELECT id FROM webhooks WHERE tenant_id = :tenant AND id = :id;
 SELECT count(*) AS n FROM webhooks WHERE tenant_id = :tenant;
 
 -- name: lock_webhooks
-SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_trips,
-       circuit_until, failing_since
+SELECT id, tenant_id, active, rate_limit, rate_tokens, rate_at, circuit_failures,
+       circuit_trips, circuit_until, failing_since, ops_failing_notified, ops_recovery_owed,
+       ops_exhausted_at, ops_exhausted_unsent
   FROM webhooks WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: try_lock_webhooks
@@ -360,3 +369,28 @@ SELECT id, active, rate_limit, rate_tokens, rate_at, circuit_failures, circuit_t
 -- name: set_webhook_filter
 -- A webhook's payload filter (domain/filters.py): its JSON text, or NULL for none.
 UPDATE webhooks SET payload_filter = :filter WHERE tenant_id = :tenant AND id = :id;
+
+-- name: set_operator
+-- The operator's webhook (domain/operator.py), as the settings give it at start.
+INSERT INTO webhooks (id, tenant_id, url, events, description, secret, active, created_at)
+VALUES (:id, :tenant, :url, :events, :description, :secret, 1, :created_at)
+ON CONFLICT (id) DO UPDATE
+   SET url = excluded.url, events = excluded.events, description = excluded.description,
+       secret = excluded.secret, old_secrets = '[]', active = 1, disabled_reason = NULL;
+
+-- name: stats_counts
+-- GET …/stats: a webhook's deliveries created in [:start, :end), by time bucket, status and
+-- whether they were attempted, from the index deliveries_stats alone.
+SELECT (created_at - :start) / :size AS bucket, status, attempts > 0 AS tried, count(*) AS n
+  FROM deliveries
+ WHERE webhook_id = :webhook AND created_at >= :start AND created_at < :end
+ GROUP BY 1, 2, 3;
+
+-- name: stats_latency
+-- Their attempts made in the window, by time bucket and duration (the percentiles are
+-- worked out from these counts: domain/stats.py).
+SELECT (a.attempted_at - :start) / :size AS bucket, a.duration_ms AS ms, count(*) AS n
+  FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+ WHERE d.webhook_id = :webhook AND d.created_at >= :start AND d.created_at < :end
+   AND a.attempted_at >= :start AND a.attempted_at < :end
+ GROUP BY 1, 2;
