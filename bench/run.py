@@ -278,7 +278,7 @@ class Load:
 def loads(limit_rate: float) -> list[Load]:
     """A quarter of the limit in deliveries/s, fanned out to FANOUT webhooks (the target
     row), then RATE events/s to one webhook (the row earlier runs reported)."""
-    share = LOAD_SHARE * limit_rate
+    share = LOAD_SHARE * float(os.environ.get("BENCH_LIMIT") or limit_rate)  # pinned: A/B runs
     quarter = Load(f"{share / FANOUT:.0f} events/s x {FANOUT} = {LOAD_SHARE:.0%} of the limit",
                    "lat", share / FANOUT, FANOUT)  # fmt: skip
     return [quarter, Load(f"{RATE} events/s x 1", "lat1", RATE, 1)]
