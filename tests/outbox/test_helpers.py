@@ -4,6 +4,7 @@ driver they support: a rollback leaves nothing, a commit leaves the event as giv
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -183,3 +184,24 @@ def test_a_connection_of_another_kind_is_a_type_error() -> None:
         outbox.publish(object(), "acme", "verification.completed", {})
     with pytest.raises(TypeError, match="asyncpg"):
         asyncio.run(outbox.publish_async(object(), "acme", "verification.completed", {}))
+
+
+def test_the_configured_catalogs_schemas_are_checked_too(
+    outbox_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog_file = Path(__file__).parents[2] / "examples" / "event-catalog.yaml"
+    monkeypatch.setenv("WEBHOOKD_EVENT_CATALOG", str(catalog_file))
+    outbox._configured.cache_clear()
+    try:
+        with psycopg.connect(outbox_db, autocommit=True) as conn:
+            with pytest.raises(Invalid) as refused:
+                outbox.publish(conn, "acme", "verification.completed", {"runId": "run_1"})
+            outbox.publish(
+                conn, "acme", "verification.completed", {"runId": "run_1", "verified": 3}
+            )
+    finally:
+        outbox._configured.cache_clear()
+    assert "does not match the schema of event type 'verification.completed'" in str(
+        refused.value.message
+    )
+    assert [r["data"] for r in rows(outbox_db)] == [{"runId": "run_1", "verified": 3}]

@@ -20,7 +20,7 @@ raises `webhookd.errors.Invalid` naming the field, and nothing is written.
 
 import functools
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from webhookd.errors import Invalid
@@ -36,13 +36,14 @@ _NAMED = SQL_PUBLISH.format(":tenant_id", ":event", ":data", ":idempotency_key")
 
 
 @functools.cache
-def _configured() -> tuple[frozenset[str], bool]:
-    """The event types webhookd is configured with here (the WEBHOOKD_* environment),
-    and whether numbers a delivery cannot carry exactly are refused (WEBHOOKD_NUMBERS)."""
+def _configured() -> tuple[Mapping[str, str], bool]:
+    """The event catalog webhookd is configured with here (the WEBHOOKD_* environment:
+    WEBHOOKD_EVENT_CATALOG with its schemas, or WEBHOOKD_EVENT_TYPES), and whether numbers
+    a delivery cannot carry exactly are refused (WEBHOOKD_NUMBERS)."""
     from webhookd.config import Settings
 
     settings = Settings()
-    return frozenset(settings.catalog), settings.numbers == "exact"
+    return settings.catalog, settings.numbers == "exact"
 
 
 def check(
@@ -54,13 +55,13 @@ def check(
 ) -> str:
     """The data's JSON text, or Invalid saying what `POST /events` would refuse.
 
-    `event_types`: the catalog to check against; by default the one this process's
-    WEBHOOKD_EVENT_TYPES configures (webhookd's default catalog when unset)."""
+    `event_types`: the names to check against; by default the catalog this process's
+    environment configures (with the JSON Schemas of WEBHOOKD_EVENT_CATALOG, if set)."""
     from webhookd.domain import numbers
     from webhookd.service import Unfit, new_event
 
     configured, exact = _configured()
-    types = configured if event_types is None else event_types
+    types = configured if event_types is None else dict.fromkeys(event_types, "")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise Invalid("idempotency_key must be 1 to 255 characters")
     if exact:
@@ -71,7 +72,7 @@ def check(
         if found is not None:
             raise Invalid(numbers.refusal(*found))
     try:
-        event_created = new_event(dict.fromkeys(types, ""), "evt_check", tenant_id, event, data, 0)
+        event_created = new_event(types, "evt_check", tenant_id, event, data, 0)
     except Unfit as exc:
         raise Invalid(exc.named) from None
     # The body is {"event":…,"timestamp":…,"data":<data>}: its data, written once.
