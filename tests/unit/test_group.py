@@ -80,9 +80,9 @@ async def test_several_writers_run_side_by_side_and_no_more() -> None:
     assert engine.transactions == [1] * 40
 
 
-async def test_a_transaction_carries_only_the_oldest_waiting_submissions_key() -> None:
+async def test_a_transaction_carries_one_key_and_keys_take_turns() -> None:
     # Keyed by tens (a tenant, for publishes): 10 goes alone; behind it 20, 11, 21, 12
-    # wait; the next transaction takes the oldest's key (20 and 21), then 11 and 12.
+    # wait; the next transaction is another key's turn (20 and 21), then 11 and 12.
     engine = Engine()
     batches: list[list[int]] = []
 
@@ -97,3 +97,23 @@ async def test_a_transaction_carries_only_the_oldest_waiting_submissions_key() -
     answers = await asyncio.gather(*(group.submit(n) for n in (20, 11, 21, 12)), first)
     assert answers == [20, 11, 21, 12, 10]  # each caller still gets its own answer
     assert batches == [[10], [20, 21], [11, 12]]
+
+
+async def test_a_key_with_a_backlog_lets_another_in_after_each_fair_batch() -> None:
+    # Tenant 2's publish is under way; tenant 1 queues 20, then tenant 2 one more. Tenant
+    # 2's waits for one turn of at most fair_batch (4) of tenant 1's, not for all 20.
+    engine = Engine()
+    batches: list[list[int]] = []
+
+    def recorded(works: Sequence[int]) -> Program[list[int]]:
+        batches.append(list(works))
+        return (yield from echo(works))
+
+    group = GroupCommit(engine.run, recorded, key=lambda n: n // 100, fair_batch=4)
+    first = asyncio.create_task(group.submit(200))
+    while not batches:
+        await asyncio.sleep(0)
+    backlog = [group.submit(n) for n in range(101, 121)]
+    answers = await asyncio.gather(*backlog, group.submit(201), first)
+    assert answers == [*range(101, 121), 201, 200]
+    assert batches == [[200], [101, 102, 103, 104], [201], list(range(105, 121))]

@@ -12,11 +12,14 @@ its own caller. A lone program is never held back: with fewer than
 runs several transactions side by side, so programs wait to share one only when that
 many are already in flight.
 
-With a `key` (for publishes: the tenant), a transaction carries only submissions with
-the key of the oldest one waiting; the others keep their place for the next. One
+With a `key` (for publishes: the tenant), a transaction carries only submissions of
+one key, and keys take turns: the next transaction is for the oldest waiting
+submission whose key differs from the last one served (the same key again only when no
+other waits), and while another key waits it carries at most `fair_batch` of them. One
 tenant's publish to 240 endpoints (15-20 ms on SQLite) then never rides in the same
-commit as another tenant's publish to five: the small one waits for the write under
-way, not also for its neighbour's rows.
+commit as another tenant's publish to five, and a tenant with a backlog of such
+publishes cannot make the small one wait for all of it: at most for the write under way
+and one turn of `fair_batch`.
 """
 
 import asyncio
@@ -41,11 +44,14 @@ class GroupCommit(Generic[P, T]):
         batch: int = 100,
         writers: int = 1,
         key: Callable[[P], Hashable] | None = None,
+        fair_batch: int = 8,
     ):
         self._run = run
         self._combine = combine
         self._key = key
+        self._last_key: Hashable | None = None  # the key of the last batch taken
         self.batch = batch
+        self.fair_batch = fair_batch
         self.writers = writers
         self._waiting: list[tuple[P, asyncio.Future[T]]] = []
         self._writers = 0  # running _write loops
@@ -70,18 +76,21 @@ class GroupCommit(Generic[P, T]):
             self._writers -= 1
 
     def _next_batch(self) -> list[tuple[P, asyncio.Future[T]]]:
-        """The oldest waiting submissions, up to `batch`: with a key, only those sharing
-        the oldest one's, in order; the rest stay queued in order."""
+        """The oldest waiting submissions, up to `batch`: with a key, only those of the
+        key whose turn it is (module docstring), in order; the rest stay queued in order."""
         if self._key is None:
             oldest, self._waiting = self._waiting[: self.batch], self._waiting[self.batch :]
             return oldest
         key = self._key
-        first = key(self._waiting[0][0])
+        keys = [key(work) for work, _ in self._waiting]
+        turn = next((k for k in keys if k != self._last_key), keys[0])  # the next key's turn
+        limit = self.fair_batch if any(k != turn for k in keys) else self.batch
         batch: list[tuple[P, asyncio.Future[T]]] = []
         rest: list[tuple[P, asyncio.Future[T]]] = []
-        for item in self._waiting:
-            (batch if len(batch) < self.batch and key(item[0]) == first else rest).append(item)
+        for item, k in zip(self._waiting, keys, strict=True):
+            (batch if len(batch) < limit and k == turn else rest).append(item)
         self._waiting = rest
+        self._last_key = turn
         return batch
 
     async def _commit(self, batch: Sequence[tuple[P, asyncio.Future[T]]]) -> None:
