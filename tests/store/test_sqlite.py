@@ -73,3 +73,34 @@ def test_list_parameters_are_bound_as_json_text_and_others_as_they_are() -> None
     assert sqlite_engine.bind(plain) is plain  # nothing to encode: not even copied
     bound = sqlite_engine.bind({"ids": ["a", "b"], "pair": ("t", 1), "none": [], "n": 2})
     assert bound == {"ids": '["a","b"]', "pair": '["t",1]', "none": "[]", "n": 2}
+
+
+async def test_stats_walk_only_the_window_of_the_webhooks_log_index(tmp_path: Path) -> None:
+    """GET …/stats has no index of its own on SQLite (each one keyed by webhook costs
+    every fan-out a page per webhook): it walks deliveries_by_webhook_status from the
+    window's first id, one status after another, never the webhook's whole history."""
+    store = await opened(tmp_path / "w.db")
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "w.db")
+    params = {"webhook": "wh_x", "start": 0, "end": 1, "size": 1, "first": "dlv_0"}
+    for name in ("stats_counts", "stats_latency"):
+        plan = " | ".join(
+            row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sqlite_engine.SQL[name]}", params)
+        )
+        assert (
+            "USING INDEX deliveries_by_webhook_status (webhook_id=? AND status=? AND id>?)" in plan
+        ), (name, plan)
+    by_webhook = [
+        row[1]
+        for row in conn.execute("PRAGMA index_list(deliveries)")
+        if conn.execute(f"PRAGMA index_info({row[1]})").fetchone()[2] == "webhook_id"
+    ]
+    conn.close()
+    # A new delivery enters two of these: the claim's (due_first) and the log's; the
+    # others are partial, for retries and failures.
+    assert sorted(by_webhook) == [
+        "deliveries_by_webhook_status",
+        "deliveries_due_first_by_webhook",
+        "deliveries_due_retry_by_webhook",
+        "deliveries_failed",
+    ]

@@ -71,3 +71,14 @@ def test_after_keeps_a_newer_id_as_it_is() -> None:
     old, new = ids.new_id(ids.DELIVERY, 1000), ids.new_id(ids.DELIVERY, 2000)
     assert ids.after(old, new) == new
     assert ids.after(None, old) == old
+
+
+@given(st.integers(0, 2**47), st.integers(0, 10**9), st.binary(min_size=14, max_size=14))
+def test_least_sorts_before_every_id_made_then_or_later(start: int, gap: int, drawn: bytes) -> None:
+    """The stats find a window's deliveries by id (store/sql/sqlite: stats_counts)."""
+    floor = ids.least(ids.DELIVERY, start)
+    assert ids.is_valid(floor, ids.DELIVERY)
+    made = ids.new_id(ids.DELIVERY, start + gap, lambda n: drawn[:n])
+    assert floor <= made
+    assert floor <= ids.ascending(ids.DELIVERY, lambda n: drawn[:n])(start + gap)
+    assert ids.least(ids.DELIVERY, start + gap + 1) > made  # and it is the least: no gap

@@ -49,6 +49,12 @@ def ascending(
     return make
 
 
+def least(prefix: str, now_ms: int) -> str:
+    """The least id of type `prefix` made at `now_ms`: every id made then or later (by
+    `new_id`, `ascending` or `after`, which only ever move up) sorts at or after it."""
+    return _encode(prefix, _time_bits(now_ms))
+
+
 def after(last: str | None, made: str) -> str:
     """`made`, or when it does not sort after `last` (an id of the same type), `last`
     plus a random step of 1 to 2^32: the next id of a sequence that must keep its order

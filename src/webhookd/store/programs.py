@@ -867,7 +867,13 @@ def webhook_stats(
     row = yield from fetch_one(Q.GET_WEBHOOK, tenant=tenant_id, id=webhook_id)
     if row is None:
         return None
-    span = {"webhook": webhook_id, "start": window.start, "end": window.end, "size": window.size}
+    span = {
+        "webhook": webhook_id,
+        "start": window.start,
+        "end": window.end,
+        "size": window.size,
+        "first": ids.least(ids.DELIVERY, window.start),  # no delivery of the window sorts before
+    }
     counts = yield from fetch_all(Q.STATS_COUNTS, span)
     latencies = yield from fetch_all(Q.STATS_LATENCY, span)
     found = stats.summarize(

@@ -77,8 +77,12 @@ SELECT e.tenant_id, e.idempotency_key, e.id, e.deliveries, e.created_at, e.reque
 UPDATE events SET idempotency_key = NULL WHERE id = :id;
 
 -- name: active_webhooks
-SELECT id, events, fifo, payload_filter FROM webhooks
- WHERE tenant_id = :tenant AND active = 1 ORDER BY id;
+-- Hundreds of rows in one (sqlite.py: rows as JSON): each row fetched is a step of its
+-- own, and the database thread waits for the GIL after each one.
+SELECT json_group_array(json_object('id', id, 'events', events, 'fifo', fifo,
+                                    'payload_filter', payload_filter)) AS json_rows
+  FROM (SELECT id, events, fifo, payload_filter FROM webhooks
+         WHERE tenant_id = :tenant AND active = 1 ORDER BY id);
 
 -- name: lock_fifo
 -- The write transaction already excludes every other publish: a plain read.
@@ -107,9 +111,14 @@ INSERT INTO events (id, tenant_id, type, body, idempotency_key, request_hash, de
 VALUES (:id, :tenant, :type, :body, :key, :request_hash, :deliveries, :created_at);
 
 -- name: insert_delivery
+-- A "many" statement over the whole batch as JSON (sqlite.py: a batch as JSON): a fan-out
+-- of hundreds is one step, not one per row with the GIL taken back after each.
 INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
                         next_attempt_at, manual, created_at)
-VALUES (:id, :event_id, :webhook_id, :tenant, :type, :status, :attempts, :at, :manual, :at);
+SELECT value ->> 'id', value ->> 'event_id', value ->> 'webhook_id', value ->> 'tenant',
+       value ->> 'type', value ->> 'status', value ->> 'attempts', value ->> 'at',
+       value ->> 'manual', value ->> 'at'
+  FROM json_each(:batch);
 
 -- name: insert_tested_delivery
 INSERT INTO deliveries (id, event_id, webhook_id, tenant_id, event_type, status, attempts,
@@ -380,10 +389,13 @@ ON CONFLICT (id) DO UPDATE
 
 -- name: stats_counts
 -- GET …/stats: a webhook's deliveries created in [:start, :end), by time bucket, status and
--- whether they were attempted, from the index deliveries_stats alone.
+-- whether they were attempted. A delivery's id begins with its creation time (never an
+-- earlier one), so `id >= :first` (the least id of :start) narrows the walk of
+-- deliveries_by_webhook_status to the window, one status after another (migration 009).
 SELECT (created_at - :start) / :size AS bucket, status, attempts > 0 AS tried, count(*) AS n
   FROM deliveries
- WHERE webhook_id = :webhook AND created_at >= :start AND created_at < :end
+ WHERE webhook_id = :webhook AND status IN ('pending', 'delivered', 'failed')
+   AND id >= :first AND created_at >= :start AND created_at < :end
  GROUP BY 1, 2, 3;
 
 -- name: stats_latency
@@ -391,6 +403,7 @@ SELECT (created_at - :start) / :size AS bucket, status, attempts > 0 AS tried, c
 -- worked out from these counts: domain/stats.py).
 SELECT (a.attempted_at - :start) / :size AS bucket, a.duration_ms AS ms, count(*) AS n
   FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
- WHERE d.webhook_id = :webhook AND d.created_at >= :start AND d.created_at < :end
+ WHERE d.webhook_id = :webhook AND d.status IN ('pending', 'delivered', 'failed')
+   AND d.id >= :first AND d.created_at >= :start AND d.created_at < :end
    AND a.attempted_at >= :start AND a.attempted_at < :end
  GROUP BY 1, 2;
