@@ -64,7 +64,8 @@ SKIPPED_AGAIN_MS = 20  # a claim that skipped a webhook held elsewhere looks aga
 # as a native array (`:ids::text[]`, read with `= ANY` or `unnest`). Items with several
 # fields go as one list per field, in step (`tenants[i]` goes with `keys[i]`). A batch
 # (`many`) is a sequence of rows of scalars: PostgreSQL runs it as one statement over
-# `unnest`, one array per column; SQLite runs it with `executemany`.
+# `unnest`, one array per column; SQLite runs it with `executemany`, or as one statement
+# over the batch as JSON where its statement reads `json_each(:batch)` (sqlite.py).
 #
 # Each statement through one of these: a program reads `row = yield from fetch_one(...)`
 # and mypy knows what it got.
