@@ -104,3 +104,25 @@ async def test_stats_walk_only_the_window_of_the_webhooks_log_index(tmp_path: Pa
         "deliveries_due_retry_by_webhook",
         "deliveries_failed",
     ]
+
+
+async def test_a_fan_out_is_one_statement_on_the_database_thread(tmp_path: Path) -> None:
+    """sqlite3 gives the GIL back at every row a statement steps through, and the database
+    thread then waits for a busy event loop at each one (1.7 s for 240 rows measured,
+    docs/performance.md): a publish writes its deliveries in one statement, however many
+    webhooks there are (executemany runs, and traces, one per row)."""
+    store = await opened(tmp_path / "w.db")  # one webhook
+    try:
+        for _ in range(49):
+            await store.create_webhook(webhook())
+        ran: list[str] = []
+        conn = store._conn
+        assert conn is not None
+        conn.set_trace_callback(ran.append)
+        published = await store.publish(event(), None, DAY)
+        conn.set_trace_callback(None)
+    finally:
+        await store.close()
+    assert published.deliveries == 50
+    inserts = [sql for sql in ran if sql.lstrip().startswith("INSERT INTO deliveries")]
+    assert len(inserts) == 1, ran
