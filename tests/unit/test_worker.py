@@ -74,12 +74,22 @@ async def test_a_claim_asks_only_for_the_slots_no_send_holds() -> None:
     async with running(concurrency=8) as rig:
         assert (await rig.store.next_claim()).slots == 8
         rig.store.answer(job(1), job(2), job(3))
-        second = await rig.store.next_claim()  # at once: five free is more than a quarter
+        second = await rig.store.next_claim()  # at once: five free is at least a sixteenth
         assert second.slots == 5
         assert second.busy == {"wh_1": 1, "wh_2": 1, "wh_3": 1}
         rig.transport.answer("dlv_1")
         await rig.store.changes.until(lambda: "dlv_1" in rig.store.committed_ids(), "dlv_1")
         assert rig.worker._claim_request().slots == 6
+
+
+async def test_a_busy_worker_claims_again_once_a_sixteenth_of_its_slots_are_free() -> None:
+    """Waiting for a quarter left a fifth of the slots idle against endpoints answering
+    in 100 ms (docs/performance.md, "Seventh round")."""
+    async with running(concurrency=64) as rig:
+        await rig.store.next_claim()
+        rig.store.answer(*(job(n) for n in range(1, 65)))
+        rig.transport.answer("dlv_1", "dlv_2", "dlv_3", "dlv_4")  # 4 of 64 free
+        assert (await rig.store.next_claim()).slots == 4
 
 
 async def test_a_result_waiting_for_its_commit_frees_its_slot_up_to_twice_the_concurrency() -> None:

@@ -1,22 +1,21 @@
 """The delivery loop: claim due deliveries, send each, settle the result.
 
-Claims happen in batches: the worker claims again once a quarter of its slots are
-free (or when it has nothing in flight), so under load one claim transaction serves
-many deliveries. Retries may use at most `concurrency - reserved_first` slots, so
-fresh events always find room. Each endpoint has a window of deliveries in flight
-that widens with its successes up to `per_webhook` and drops to 1 on a failure or an
-attempt in flight longer than `slow_after` (domain/flow.py); endpoints whose last
-outcome was not a success share at most `unproven_share` of the slots, so however
-many endpoints hang, healthy ones keep their pace. Each claimed delivery is sent in
-its own task. Results are settled by group commit (`Settler`): those that arrive
-within a few milliseconds of each other, up to `settle_batch`, are written in one
-transaction, each still guarded by its lease token; the write is shielded from
+Claims happen in batches: the worker claims again once a sixteenth of its slots are free
+(or when it has nothing in flight), so under load one claim transaction serves many
+deliveries, and the slots stay nearly full. Retries may use at most `concurrency -
+reserved_first` slots, so fresh events always find room. Each endpoint has a window of
+deliveries in flight that widens with its successes up to `per_webhook` and drops to 1
+on a failure or an attempt in flight longer than `slow_after` (domain/flow.py);
+endpoints whose last outcome was not a success share at most `unproven_share` of the
+slots, so however many endpoints hang, healthy ones keep their pace. Each claimed
+delivery is sent in its own task. Results are settled by group commit (`Settler`): those
+that arrive within a few milliseconds of each other, up to `settle_batch`, are written
+in one transaction, each still guarded by its lease token; the write is shielded from
 cancellation, and a delivery keeps its slot until its result is committed, so a stop
 never loses a result already received. With nothing due the worker sleeps until the
 store signals new work, a retry it scheduled itself comes due, or the poll interval
-passes (the backstop; with `idle_backoff` > 1 the backstop doubles while nothing
-turns up, up to that many poll intervals). Old finished events are purged in the
-background.
+passes (the backstop; with `idle_backoff` > 1 the backstop doubles while nothing turns
+up, up to that many poll intervals). Old finished events are purged in the background.
 """
 
 import asyncio
@@ -76,8 +75,11 @@ class Limits:
 
     @property
     def claim_at(self) -> int:
-        """Free slots needed before claiming again while deliveries are in flight."""
-        return max(1, self.concurrency // 4)
+        """Free slots needed before claiming again while deliveries are in flight. A
+        sixteenth (32 of 512): against endpoints answering in 100 ms, waiting for a
+        quarter kept 331 requests at the endpoints on average, a sixteenth 367
+        (docs/performance.md, "Seventh round")."""
+        return max(1, self.concurrency // 16)
 
     @property
     def lease_ms(self) -> int:
