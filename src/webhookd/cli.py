@@ -142,11 +142,12 @@ def _tune_process() -> None:
       and each costs every record a few microseconds (the Logging HOWTO's
       "Optimization"). `stack_info=` and `%(funcName)s` then show nothing; webhookd
       uses neither.
-    - What is loaded by now (the modules, the app's schemas: ~88,000 objects) is frozen
-      out of the garbage collector's full passes. Each full pass walked them all, 33-41
-      ms with the whole process held, and they come when a burst allocates the most (a
-      tenant's 200 hanging attempts timing out): B's worst seconds beside a broken tenant
-      (docs/performance.md, "Seventh round"). Called after the imports, before serving."""
+    - What is imported by now (the modules and the schemas they define: ~88,000
+      objects) is frozen out of the garbage collector's full passes. Each full pass
+      walked them all, 33-41 ms with the whole process held, and they come when a burst
+      allocates the most (a tenant's 200 hanging attempts timing out): a healthy
+      tenant's worst seconds beside a broken one (docs/performance.md, "Seventh
+      round"). Called after the imports, before serving."""
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))

@@ -54,14 +54,13 @@ def test_an_attempt_in_flight_too_long_cuts_its_endpoints_window_at_once() -> No
         w.windows.succeeded("wh_slow")
     in_flight(w, job(1, "wh_slow"), job(2, "wh_fast"), started=NOW - 4_000)
     request = w._claim_request()
-    # opened to 10 at the first success, then one more a success; 4 s: not cut yet
-    assert (request.cap("wh_slow"), request.cap("wh_fast")) == (16, 16)
+    assert (request.cap("wh_slow"), request.cap("wh_fast")) == (8, 8)  # 4 s: not yet
     w.clock["now"] = NOW + 1_001
     in_flight(w, job(3, "wh_fast"), started=NOW + 1_000)  # wh_fast's newer send is quick
     w._sending.pop("dlv_2")
     request = w._claim_request()
     assert request.cap("wh_slow") == 1
-    assert request.cap("wh_fast") == 16
+    assert request.cap("wh_fast") == 8
     assert "wh_slow" not in request.proven
     assert request.cap("wh_new") == 1  # an endpoint never seen starts at one
 

@@ -299,8 +299,8 @@ def test_a_server_process_keeps_its_startup_heap_out_of_full_collections() -> No
         "from webhookd import cli\n"
         "from webhookd.api.app import create_app\n"
         "cli._tune_process()\n"
-        "print(json.dumps([gc.get_freeze_count(), len(gc.get_objects())]))\n"
+        "print(json.dumps(gc.get_freeze_count()))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    frozen, tracked = json.loads(done.stdout)
-    assert frozen > 10 * max(tracked, 1)  # what a full pass still walks is a small rest
+    # the app's modules and schemas: ~88,000 objects (a bare interpreter has ~6,500)
+    assert json.loads(done.stdout) > 50_000

@@ -131,13 +131,13 @@ async def test_unproven_endpoints_share_their_part_of_the_slots() -> None:
         assert (await rig.store.next_claim()).unproven_slots == 4
         rig.store.answer(job(1, "wh_a"))
         assert (await rig.store.next_claim()).unproven_slots == 3
-        rig.transport.answer("dlv_1")  # a first success: wh_a is proven, its window opens
+        rig.transport.answer("dlv_1")  # a success: wh_a is proven, its window widens
         await rig.store.changes.until(lambda: rig.store.committed_ids() == ["dlv_1"], "dlv_1")
         rig.store.answer(job(2, "wh_a"), job(3, "wh_b"))
         third = await rig.store.next_claim()
         assert third.unproven_slots == 3  # only wh_b's send counts against the lane
         assert third.proven == {"wh_a"}
-        assert (third.cap("wh_a"), third.cap("wh_b")) == (10, 1)
+        assert (third.cap("wh_a"), third.cap("wh_b")) == (2, 1)
 
 
 async def test_an_endpoint_in_flight_longer_than_slow_after_is_cut_to_one_at_a_time() -> None:
@@ -145,13 +145,13 @@ async def test_an_endpoint_in_flight_longer_than_slow_after_is_cut_to_one_at_a_t
         await rig.store.next_claim()
         rig.store.answer(job(1, "wh_a"))
         await rig.store.next_claim()
-        rig.transport.answer("dlv_1")  # wh_a proven, its window opened to 10
+        rig.transport.answer("dlv_1")  # wh_a proven, window 2
         await rig.store.changes.until(lambda: rig.store.committed_ids() == ["dlv_1"], "dlv_1")
         rig.store.answer(job(2, "wh_a"))  # sent at NOW
         third = await rig.store.next_claim()
-        assert (third.cap("wh_a"), "wh_a" in third.proven) == (10, True)
+        assert (third.cap("wh_a"), "wh_a" in third.proven) == (2, True)
         rig.clock.advance(5_000)
-        assert rig.worker._claim_request().cap("wh_a") == 10  # slow_after, not yet longer
+        assert rig.worker._claim_request().cap("wh_a") == 2  # slow_after, not yet longer
         rig.clock.advance(1)
         request = rig.worker._claim_request()  # before the attempt ends
         assert (request.cap("wh_a"), "wh_a" in request.proven) == (1, False)
@@ -201,10 +201,10 @@ async def test_an_empty_claim_within_every_limit_waits_for_new_work() -> None:
         await rig.store.next_claim()
         rig.store.answer(job(1, "wh_a"))
         await rig.store.next_claim()
-        rig.transport.answer("dlv_1")  # a first success opens wh_a's window to 10
+        rig.transport.answer("dlv_1")  # a success widens wh_a's window to 2
         await rig.store.changes.until(lambda: rig.store.committed_ids() == ["dlv_1"], "dlv_1")
         rig.store.answer(job(2, "wh_a"))
-        await rig.store.next_claim()  # wh_a has one in flight of its window of 10
+        await rig.store.next_claim()  # wh_a has one in flight of its window of 2
         rig.store.answer()  # nothing more is due
         rig.transport.answer("dlv_2")
         await rig.store.changes.until(lambda: len(rig.store.committed_ids()) == 2, "dlv_2")

@@ -2,15 +2,10 @@
 token bucket kept in the database refills. Pure: time is passed in.
 
 Per-endpoint windows follow TCP's congestion control. An endpoint starts with a window
-of `initial` (1) in flight; its first success ever opens it to `opened` (10, TCP's
-initial window once the handshake is done, RFC 6928), and each success after that widens
-it by one (so a healthy endpoint's window doubles every round trip, up to `ceiling`); a
-failure, a timeout, or an attempt in flight longer than the slow threshold cuts it to 1
-at once, and it grows back one a success. An endpoint that hangs therefore holds one
-slot, however many deliveries it has queued: it never had a success to open its window.
-Against 10 endpoints answering in 100 ms, opening at 10 delivered 744 and 876 in the
-first half second of a drain, against 300 and 396 growing from 1 (docs/performance.md,
-"Seventh round").
+of `initial` in flight; each success widens it by one (so a healthy endpoint's window
+doubles every round trip, up to `ceiling`); a failure, a timeout, or an attempt in
+flight longer than the slow threshold cuts it to 1 at once. An endpoint that hangs
+therefore holds one slot, however many deliveries it has queued.
 
 An endpoint is *proven* while its last outcome was a success. Endpoints that are not
 (new, failing, or slow) share at most `unproven_share` of a worker's slots, so however
@@ -25,12 +20,9 @@ from types import MappingProxyType
 
 
 class Windows:
-    def __init__(
-        self, ceiling: int, initial: int = 1, opened: int = 10, max_endpoints: int = 100_000
-    ) -> None:
+    def __init__(self, ceiling: int, initial: int = 1, max_endpoints: int = 100_000) -> None:
         self.ceiling = max(1, ceiling)
         self.initial = max(1, min(initial, self.ceiling))
-        self.opened = max(1, min(opened, self.ceiling))
         self.max_endpoints = max_endpoints
         self._window: OrderedDict[str, int] = OrderedDict()  # least recently used first
         self._proven: set[str] = set()
@@ -52,12 +44,7 @@ class Windows:
         return self._proven
 
     def succeeded(self, endpoint: str) -> None:
-        """One more in flight; an endpoint's first success ever (as far as this worker
-        remembers) opens its window to `opened` at once, as TCP starts at ten segments
-        once the handshake is done (RFC 6928)."""
-        first = endpoint not in self._window
-        window = self.cap(endpoint) + 1
-        self._set(endpoint, min(self.ceiling, max(window, self.opened) if first else window))
+        self._set(endpoint, min(self.ceiling, self.cap(endpoint) + 1))
         self._proven.add(endpoint)
 
     def failed(self, endpoint: str) -> None:
