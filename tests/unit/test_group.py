@@ -2,7 +2,7 @@
 that no submitted work is ever left waiting."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from webhookd.store.group import GroupCommit
 from webhookd.store.programs import Program
@@ -80,16 +80,22 @@ async def test_several_writers_run_side_by_side_and_no_more() -> None:
     assert engine.transactions == [1] * 40
 
 
-async def test_a_transaction_carries_one_key_and_keys_take_turns() -> None:
-    # Keyed by tens (a tenant, for publishes): 10 goes alone; behind it 20, 11, 21, 12
-    # wait; the next transaction is another key's turn (20 and 21), then 11 and 12.
-    engine = Engine()
+def recording() -> tuple[list[list[int]], Callable[[Sequence[int]], Program[list[int]]]]:
+    """A combine that echoes its works and records each batch it was given."""
     batches: list[list[int]] = []
 
     def recorded(works: Sequence[int]) -> Program[list[int]]:
         batches.append(list(works))
         return (yield from echo(works))
 
+    return batches, recorded
+
+
+async def test_a_transaction_carries_one_key_and_keys_take_turns() -> None:
+    # Keyed by tens (a tenant, for publishes): 10 goes alone; behind it 20, 11, 21, 12
+    # wait; the next transaction is another key's turn (20 and 21), then 11 and 12.
+    engine = Engine()
+    batches, recorded = recording()
     group = GroupCommit(engine.run, recorded, key=lambda n: n // 10)
     first = asyncio.create_task(group.submit(10))
     while not batches:  # 10's transaction is under way
@@ -103,12 +109,7 @@ async def test_a_key_with_a_backlog_lets_another_in_after_each_fair_batch() -> N
     # Tenant 2's publish is under way; tenant 1 queues 20, then tenant 2 one more. Tenant
     # 2's waits for one turn of at most fair_batch (4) of tenant 1's, not for all 20.
     engine = Engine()
-    batches: list[list[int]] = []
-
-    def recorded(works: Sequence[int]) -> Program[list[int]]:
-        batches.append(list(works))
-        return (yield from echo(works))
-
+    batches, recorded = recording()
     group = GroupCommit(engine.run, recorded, key=lambda n: n // 100, fair_batch=4)
     first = asyncio.create_task(group.submit(200))
     while not batches:
